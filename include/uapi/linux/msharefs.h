@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * msharefs: regions of memory whose page tables are shared by every
+ * process that maps them.
+ *
+ * A region is a regular file in an msharefs mount (normally
+ * /sys/fs/mshare). It is created with open(O_CREAT), sized once with
+ * ftruncate() to a non-zero multiple of the alignment read from the
+ * "mshare_info" file at the root of the mount, filled with
+ * MSHAREFS_CREATE_MAPPING, and attached by mmap()ing the whole file
+ * MAP_SHARED. See Documentation/filesystems/msharefs.rst.
+ *
+ * All structures use fixed-width fields and have no implicit padding.
+ * Unknown flags and non-zero reserved fields are rejected with EINVAL,
+ * except mshare_create.reserved, which is ignored: it was tail padding
+ * in the 2025 msharefs proposal, whose programs do not zero it.
+ */
+#ifndef _UAPI_LINUX_MSHAREFS_H
+#define _UAPI_LINUX_MSHAREFS_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/* statfs(2) f_type of an msharefs mount ("MSHR"). */
+#define MSHAREFS_MAGIC		0x4d534852
+
+/* Name of the read-only file at the root of a mount holding the alignment. */
+#define MSHAREFS_INFO_NAME	"mshare_info"
+
+/*
+ * MSHAREFS_CREATE_MAPPING: map memory into the region at region_offset.
+ *
+ * @region_offset: where in the region, page-aligned.
+ * @size:	   length in bytes, page-aligned, non-zero; the range must
+ *		   lie inside the region and not overlap an existing mapping.
+ * @offset:	   offset in @fd, as for mmap(2); 0 for anonymous memory.
+ * @prot:	   PROT_READ, PROT_WRITE (PROT_NONE allowed).
+ * @flags:	   MAP_SHARED | MAP_FIXED, optionally MAP_ANONYMOUS and
+ *		   MAP_HUGETLB (with a MAP_HUGE_* size).
+ * @fd:		   a tmpfs, memfd, regular or hugetlbfs file; (__u32)-1 with
+ *		   MAP_ANONYMOUS.
+ * @reserved:	   ignored.
+ */
+struct mshare_create {
+	__u64 region_offset;
+	__u64 size;
+	__u64 offset;
+	__u32 prot;
+	__u32 flags;
+	__u32 fd;
+	__u32 reserved;
+};
+
+/* MSHAREFS_UNMAP: remove the mappings in [region_offset, region_offset + size). */
+struct mshare_unmap {
+	__u64 region_offset;
+	__u64 size;
+};
+
+/*
+ * MSHAREFS_PROTECT: set the protection of a range for every attached
+ * process at once. @prot is PROT_NONE, PROT_READ or PROT_READ|PROT_WRITE.
+ */
+struct mshare_protect {
+	__u64 region_offset;
+	__u64 size;
+	__u32 prot;
+	__u32 reserved;
+};
+
+/* MSHAREFS_ADVISE: madvise(2) advice applied to the region's memory. */
+struct mshare_advise {
+	__u64 region_offset;
+	__u64 size;
+	__u32 advice;
+	__u32 reserved;
+};
+
+/*
+ * MSHAREFS_GET_STATS: what a region costs and who uses it.
+ *
+ * @size:	     the region size.
+ * @align:	     the region alignment (as in mshare_info).
+ * @nr_attached:     mappings of the region in processes.
+ * @pgtable_bytes:   page-table memory allocated for the region.
+ * @rss_bytes:	     memory mapped in the region's page tables.
+ * @nr_cont_blocks:  contiguous-PTE blocks in the region's tables (arm64).
+ * @reserved:	     zero.
+ */
+struct mshare_stats {
+	__u64 size;
+	__u64 align;
+	__u64 nr_attached;
+	__u64 pgtable_bytes;
+	__u64 rss_bytes;
+	__u64 nr_cont_blocks;
+	__u64 reserved[4];
+};
+
+#define MSHAREFS_IOC_MAGIC	'x'
+
+#define MSHAREFS_CREATE_MAPPING	_IOW(MSHAREFS_IOC_MAGIC, 0, struct mshare_create)
+#define MSHAREFS_UNMAP		_IOW(MSHAREFS_IOC_MAGIC, 1, struct mshare_unmap)
+#define MSHAREFS_PROTECT	_IOW(MSHAREFS_IOC_MAGIC, 2, struct mshare_protect)
+#define MSHAREFS_ADVISE		_IOW(MSHAREFS_IOC_MAGIC, 3, struct mshare_advise)
+#define MSHAREFS_GET_STATS	_IOR(MSHAREFS_IOC_MAGIC, 4, struct mshare_stats)
+
+#endif /* _UAPI_LINUX_MSHAREFS_H */
