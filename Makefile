@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# msharefs top-level build.
+#
+#   make              dependencies, the three kernels, the userspace, the
+#                     arm64 guest userland
+#   make check        host unit tests + guest suite on x86_64 and arm64
+#   make check-debug  guest suite on the KASAN + lockdep + DEBUG_VM kernel
+#   make demo         boot the VM and show msharefs mounted
+#
+# Every step is a file target with real prerequisites, so a second `make`
+# with nothing changed does not enter kbuild at all.
+
+TOP		:= $(CURDIR)
+BUILD		:= $(TOP)/build
+KTAR		:= /usr/src/linux-source-6.12.tar.xz
+KTREE		:= $(BUILD)/linux
+JOBS		?= $(shell nproc)
+
+# Kernel compiles go through ccache. The base directory makes paths
+# relative in the cache key, so a fresh clone elsewhere still hits.
+export CCACHE_BASEDIR	:= $(TOP)
+export CCACHE_MAXSIZE	?= 10G
+export KBUILD_BUILD_USER := msharefs
+export KBUILD_BUILD_HOST := build
+
+DEPS_STAMP	:= $(BUILD)/.deps
+TREE_STAMP	:= $(KTREE)/.msharefs-tree
+SERIES		:= kernel/patches/series $(wildcard kernel/patches/*.patch)
+KSRCS		:= $(shell find fs/msharefs include -type f 2>/dev/null)
+
+# name, ARCH, CROSS_COMPILE, image path in O=, config fragments
+K_x86_64_ARCH	:= x86_64
+K_x86_64_IMAGE	:= arch/x86/boot/bzImage
+K_x86_64_FRAGS	:= base x86_64
+K_x86_64-debug_ARCH	:= x86_64
+K_x86_64-debug_IMAGE	:= arch/x86/boot/bzImage
+K_x86_64-debug_FRAGS	:= base x86_64 debug
+K_arm64_ARCH	:= arm64
+K_arm64_CROSS	:= aarch64-linux-gnu-
+K_arm64_IMAGE	:= arch/arm64/boot/Image
+K_arm64_FRAGS	:= base arm64
+
+KERNELS		:= x86_64 arm64 x86_64-debug
+kimage		= $(BUILD)/kernel/$(1)/$(K_$(1)_IMAGE)
+kconfig		= $(BUILD)/kernel/$(1)/.config
+
+MESON_X86	:= $(BUILD)/meson/x86_64
+MESON_ARM64	:= $(BUILD)/meson/arm64
+ROOTFS_ARM64	:= $(BUILD)/rootfs/arm64.cpio
+
+.PHONY: all kernels userspace deps check check-unit check-guest \
+	check-guest-x86_64 check-guest-arm64 check-debug demo clean distclean \
+	kernel-version
+
+all: kernels userspace $(ROOTFS_ARM64) kernel-version
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): tools/install-deps
+	tools/install-deps
+	@mkdir -p $(@D) && touch $@
+
+# --- kernel -------------------------------------------------------------
+
+$(TREE_STAMP): $(KTAR) $(SERIES) tools/kernel-tree | $(DEPS_STAMP)
+	tools/kernel-tree $(KTAR) $(KTREE)
+	touch $@
+
+kernel-version: $(TREE_STAMP)
+	@echo "kernel: Linux $$(make -s -C $(KTREE) kernelversion) + $$(grep -c '^[^#]' kernel/patches/series) msharefs patches"
+
+define kernel_rules
+$(call kconfig,$(1)): $(TREE_STAMP) tools/kernel-config $(foreach f,$(K_$(1)_FRAGS),kernel/configs/$(f).config)
+	tools/kernel-config $(KTREE) $(BUILD)/kernel/$(1) $(K_$(1)_ARCH) \
+		$(foreach f,$(K_$(1)_FRAGS),kernel/configs/$(f).config)
+
+$(call kimage,$(1)): $(call kconfig,$(1)) $(KSRCS)
+	$$(MAKE) -C $(KTREE) O=$(BUILD)/kernel/$(1) ARCH=$(K_$(1)_ARCH) \
+		CROSS_COMPILE=$(K_$(1)_CROSS) CC="ccache $(K_$(1)_CROSS)gcc" \
+		-j$(JOBS) $(notdir $(K_$(1)_IMAGE))
+	@touch $$@
+
+kernel-$(1): $(call kimage,$(1))
+.PHONY: kernel-$(1)
+endef
+$(foreach k,$(KERNELS),$(eval $(call kernel_rules,$(k))))
+
+kernels: $(foreach k,$(KERNELS),$(call kimage,$(k)))
+
+# --- userspace ----------------------------------------------------------
+
+$(MESON_X86)/build.ninja: | $(DEPS_STAMP)
+	meson setup $(MESON_X86) $(TOP) --buildtype=debugoptimized
+
+$(MESON_ARM64)/build.ninja: tools/meson/aarch64-linux-gnu.ini | $(DEPS_STAMP)
+	meson setup $(MESON_ARM64) $(TOP) --buildtype=debugoptimized \
+		--cross-file tools/meson/aarch64-linux-gnu.ini
+
+userspace: $(MESON_X86)/build.ninja $(MESON_ARM64)/build.ninja
+	ninja -C $(MESON_X86)
+	ninja -C $(MESON_ARM64)
+
+# arm64 guests cannot run the host's x86 userland: they boot a small
+# initramfs with the distribution's static arm64 busybox and our init.
+$(ROOTFS_ARM64): tools/vm/mkrootfs-arm64 tools/vm/guest-init | $(DEPS_STAMP)
+	tools/vm/mkrootfs-arm64 $@
+
+# --- tests --------------------------------------------------------------
+
+TAPSUM		:= $(MESON_X86)/tools/tap-summary
+LOGS		:= $(BUILD)/logs
+
+check-unit: userspace
+	@mkdir -p $(LOGS)
+	CMOCKA_MESSAGE_OUTPUT=TAP tests/run-suite $(MESON_X86)/tests/unit \
+		> $(LOGS)/unit.tap || true
+	@cat $(LOGS)/unit.tap
+
+check-guest-x86_64: all
+	@mkdir -p $(LOGS)
+	tools/vm-run --arch x86_64 -- tests/run-suite $(MESON_X86)/tests/guest \
+		> $(LOGS)/guest-x86_64.tap; echo "# vm-run: exit $$?" >> $(LOGS)/guest-x86_64.tap
+	@cat $(LOGS)/guest-x86_64.tap
+
+check-guest-arm64: all
+	@mkdir -p $(LOGS)
+	tools/vm-run --arch arm64 -- tests/run-suite $(MESON_ARM64)/tests/guest \
+		> $(LOGS)/guest-arm64.tap; echo "# vm-run: exit $$?" >> $(LOGS)/guest-arm64.tap
+	@cat $(LOGS)/guest-arm64.tap
+
+check: all
+	@rm -rf $(LOGS) && mkdir -p $(LOGS)
+	@$(MAKE) --no-print-directory check-unit check-guest-x86_64 check-guest-arm64 || true
+	@$(TAPSUM) $(LOGS)/unit.tap $(LOGS)/guest-x86_64.tap $(LOGS)/guest-arm64.tap
+
+check-debug: all
+	@rm -rf $(LOGS)/debug && mkdir -p $(LOGS)/debug
+	tools/vm-run --arch x86_64 --debug -- tests/run-suite $(MESON_X86)/tests/guest \
+		> $(LOGS)/debug/guest-x86_64-debug.tap; \
+		echo "# vm-run: exit $$?" >> $(LOGS)/debug/guest-x86_64-debug.tap
+	@cat $(LOGS)/debug/guest-x86_64-debug.tap
+	@$(TAPSUM) $(LOGS)/debug/guest-x86_64-debug.tap
+
+demo: all
+	tools/vm-run --arch x86_64 -- tools/demo
+
+clean:
+	rm -rf $(BUILD)/meson $(BUILD)/logs $(BUILD)/rootfs
+
+distclean:
+	rm -rf $(BUILD)
