@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * mshare-region: create and size an msharefs region with nothing but the
- * raw interface (open, ftruncate, fstat), the way a program that does
- * not use libmshare would.
+ * mshare-region: create and size an msharefs region with the raw
+ * interface (open, ftruncate, fstat), using libmshare only to find the
+ * mount and its alignment.
  *
  *   mshare-region [-k] NAME [UNITS]
  *
- * creates NAME in the msharefs mount ($MSHARE_MNT or /sys/fs/mshare),
+ * creates NAME in the msharefs mount ($LIBMSHARE_PATH or the one found),
  * sizes it to UNITS times the alignment (default 1), prints what it made
  * and removes it again unless -k is given.
  */
@@ -18,36 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
-#include <linux/msharefs.h>
-
-static int read_align(const char *mnt, uint64_t *align)
-{
-	char path[4096], buf[32];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", mnt, MSHAREFS_INFO_NAME);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -EIO;
-	buf[n] = '\0';
-	*align = strtoull(buf, NULL, 10);
-	return *align ? 0 : -EIO;
-}
+#include <libmshare.h>
 
 int main(int argc, char **argv)
 {
-	const char *mnt = getenv("MSHARE_MNT");
 	uint64_t align = 0, units = 1;
-	char path[4096];
-	struct statfs sfs;
+	char mnt[4096], path[8192];
 	struct stat st;
 	int keep = 0, fd, err;
 
@@ -69,15 +47,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!mnt || !*mnt)
-		mnt = "/sys/fs/mshare";
-
-	if (statfs(mnt, &sfs) || sfs.f_type != MSHAREFS_MAGIC) {
-		fprintf(stderr, "mshare-region: %s is not an msharefs mount "
-			"(mount -t msharefs msharefs %s)\n", mnt, mnt);
+	err = mshare_find_mount(NULL, mnt, sizeof(mnt));
+	if (err) {
+		fprintf(stderr, "mshare-region: no msharefs mount: %s "
+			"(mount -t msharefs none /sys/fs/mshare)\n", strerror(-err));
 		return 1;
 	}
-	err = read_align(mnt, &align);
+	err = mshare_align(mnt, &align);
 	if (err) {
 		fprintf(stderr, "mshare-region: cannot read the alignment: %s\n",
 			strerror(-err));

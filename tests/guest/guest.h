@@ -62,8 +62,8 @@ static inline void require_msharefs(void)
 	exit(EXIT_SUCCESS);
 }
 
-/* The alignment as mshare_info states it; bails out if unreadable. */
-static inline uint64_t mshare_align(void)
+/* The alignment as mshare_info states it, read directly; bails out if unreadable. */
+static inline uint64_t mshare_align_raw(void)
 {
 	char path[512], buf[64];
 	ssize_t n;

@@ -20,7 +20,7 @@ int main(void)
 	int fd, fd2;
 
 	require_msharefs();
-	align = mshare_align();
+	align = mshare_align_raw();
 	umask(022);
 	region_path(path, sizeof(path), "create");
 

@@ -37,7 +37,7 @@ int main(void)
 
 	region_path(path, sizeof(path), "ioctl");
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	if (fd < 0 || ftruncate(fd, mshare_align()))
+	if (fd < 0 || ftruncate(fd, mshare_align_raw()))
 		tap_bail("cannot create a sized region");
 	ro = open(path, O_RDONLY);
 

@@ -64,7 +64,7 @@ int main(void)
 	int flags, fd;
 
 	require_msharefs();
-	align = mshare_align();
+	align = mshare_align_raw();
 
 	tap_ok(as_user(TEST_UID, TEST_GID, create_in_root, NULL) == EACCES,
 	       "nobody cannot create a region in the 0755 root (EACCES)");

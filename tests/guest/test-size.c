@@ -32,7 +32,7 @@ int main(void)
 	int fd, ro;
 
 	require_msharefs();
-	align = mshare_align();
+	align = mshare_align_raw();
 
 	/* Invalid sizes leave the region unsized and sizable. */
 	fd = new_region("size-bad", path, sizeof(path));
