@@ -49,8 +49,7 @@ MESON_X86	:= $(BUILD)/meson/x86_64
 MESON_ARM64	:= $(BUILD)/meson/arm64
 ROOTFS_ARM64	:= $(BUILD)/rootfs/arm64.cpio
 
-.PHONY: all kernels userspace deps check check-unit check-guest \
-	check-guest-x86_64 check-guest-arm64 check-debug demo clean distclean \
+.PHONY: all kernels userspace deps check check-unit check-debug demo clean distclean \
 	kernel-version
 
 all: kernels userspace $(ROOTFS_ARM64) kernel-version
@@ -116,30 +115,29 @@ check-unit: userspace
 		> $(LOGS)/unit.tap || true
 	@cat $(LOGS)/unit.tap
 
-check-guest-x86_64: all
+# guest_suite NAME, vm-run options, meson build: run the guest suite in
+# a VM and keep its TAP, with the VM's own verdict, in $(LOGS)/NAME.tap.
+define guest_suite
+check-guest-$(1): all
 	@mkdir -p $(LOGS)
-	tools/vm-run --arch x86_64 -- tests/run-suite $(MESON_X86)/tests/guest \
-		> $(LOGS)/guest-x86_64.tap; echo "# vm-run: exit $$?" >> $(LOGS)/guest-x86_64.tap
-	@cat $(LOGS)/guest-x86_64.tap
-
-check-guest-arm64: all
-	@mkdir -p $(LOGS)
-	tools/vm-run --arch arm64 -- tests/run-suite $(MESON_ARM64)/tests/guest \
-		> $(LOGS)/guest-arm64.tap; echo "# vm-run: exit $$?" >> $(LOGS)/guest-arm64.tap
-	@cat $(LOGS)/guest-arm64.tap
+	tools/vm-run $(2) -- tests/run-suite $(3)/tests/guest > $(LOGS)/$(1).tap; \
+		echo "# vm-run: exit $$$$?" >> $(LOGS)/$(1).tap
+	@cat $(LOGS)/$(1).tap
+.PHONY: check-guest-$(1)
+endef
+$(eval $(call guest_suite,x86_64,--arch x86_64,$(MESON_X86)))
+$(eval $(call guest_suite,arm64,--arch arm64,$(MESON_ARM64)))
+$(eval $(call guest_suite,x86_64-debug,--arch x86_64 --debug,$(MESON_X86)))
 
 check: all
 	@rm -rf $(LOGS) && mkdir -p $(LOGS)
 	@$(MAKE) --no-print-directory check-unit check-guest-x86_64 check-guest-arm64 || true
-	@$(TAPSUM) $(LOGS)/unit.tap $(LOGS)/guest-x86_64.tap $(LOGS)/guest-arm64.tap
+	@$(TAPSUM) $(LOGS)/unit.tap $(LOGS)/x86_64.tap $(LOGS)/arm64.tap
 
 check-debug: all
-	@rm -rf $(LOGS)/debug && mkdir -p $(LOGS)/debug
-	tools/vm-run --arch x86_64 --debug -- tests/run-suite $(MESON_X86)/tests/guest \
-		> $(LOGS)/debug/guest-x86_64-debug.tap; \
-		echo "# vm-run: exit $$?" >> $(LOGS)/debug/guest-x86_64-debug.tap
-	@cat $(LOGS)/debug/guest-x86_64-debug.tap
-	@$(TAPSUM) $(LOGS)/debug/guest-x86_64-debug.tap
+	@rm -f $(LOGS)/x86_64-debug.tap
+	@$(MAKE) --no-print-directory check-guest-x86_64-debug
+	@$(TAPSUM) $(LOGS)/x86_64-debug.tap
 
 demo: all
 	tools/vm-run --arch x86_64 -- tools/demo

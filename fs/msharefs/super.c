@@ -196,7 +196,6 @@ static int msharefs_reconfigure(struct fs_context *fc)
 	struct msharefs_fs_info *fsi = MSHAREFS_SB(sb);
 	struct inode *root = d_inode(sb->s_root);
 
-	sync_filesystem(sb);
 	inode_lock(root);
 	fsi->opts = *(struct msharefs_mount_opts *)fc->fs_private;
 	msharefs_apply_root_opts(root, &fsi->opts);
