@@ -10,6 +10,7 @@
 #ifndef _FS_MSHAREFS_INTERNAL_H
 #define _FS_MSHAREFS_INTERNAL_H
 
+#include <linux/bits.h>
 #include <linux/fs.h>
 #include <linux/pgtable.h>
 #include <linux/uidgid.h>
@@ -27,7 +28,12 @@ struct msharefs_mount_opts {
 	kuid_t uid;
 	kgid_t gid;
 	umode_t mode;
+	unsigned int seen;	/* MSHAREFS_SEEN_*: given in this fs_context */
 };
+
+#define MSHAREFS_SEEN_UID	BIT(0)
+#define MSHAREFS_SEEN_GID	BIT(1)
+#define MSHAREFS_SEEN_MODE	BIT(2)
 
 struct msharefs_fs_info {
 	struct msharefs_mount_opts opts;

@@ -10,7 +10,7 @@
 #include <linux/compat.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
-#include <uapi/linux/msharefs.h>
+#include <linux/msharefs.h>
 
 #include "internal.h"
 
@@ -78,8 +78,9 @@ static long msharefs_region_fallocate(struct file *file, int mode,
 	err = inode_newsize_ok(inode, len);
 	if (!err)
 		err = msharefs_region_set_size(inode, len);
+	/* As ftruncate: times updated, set-id bits dropped. */
 	if (!err)
-		inode_set_mtime_to_ts(inode, inode_set_ctime_current(inode));
+		err = file_modified(file);
 	inode_unlock(inode);
 	return err;
 }

@@ -9,7 +9,9 @@
  *
  * Locking: fill_super runs before the superblock is visible; reconfigure
  * runs under the superblock's s_umount and changes the root inode's
- * attributes under the root inode's i_rwsem, as setattr would.
+ * attributes, and the options recorded for show_options, under the root
+ * inode's i_rwsem, as setattr would. show_options reads them unlocked:
+ * at worst /proc/mounts shows a remount half done, as for tmpfs.
  */
 #include <linux/fs.h>
 #include <linux/fs_context.h>
@@ -19,7 +21,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
-#include <uapi/linux/msharefs.h>
+#include <linux/msharefs.h>
 
 #include "internal.h"
 
@@ -55,16 +57,19 @@ static int msharefs_parse_param(struct fs_context *fc,
 		if (!kgid_has_mapping(fc->user_ns, result.gid))
 			return invalfc(fc, "Unmapped gid");
 		opts->gid = result.gid;
+		opts->seen |= MSHAREFS_SEEN_GID;
 		break;
 	case opt_mode:
 		if (result.uint_32 & ~07777)
 			return invalfc(fc, "Invalid mode");
 		opts->mode = result.uint_32;
+		opts->seen |= MSHAREFS_SEEN_MODE;
 		break;
 	case opt_uid:
 		if (!kuid_has_mapping(fc->user_ns, result.uid))
 			return invalfc(fc, "Unmapped uid");
 		opts->uid = result.uid;
+		opts->seen |= MSHAREFS_SEEN_UID;
 		break;
 	}
 	return 0;
@@ -126,12 +131,23 @@ static int msharefs_create_info(struct super_block *sb)
 	return 0;
 }
 
-static void msharefs_apply_root_opts(struct inode *root,
+/* Give the root inode (and the superblock's record) the options seen. */
+static void msharefs_apply_root_opts(struct msharefs_fs_info *fsi,
+				     struct inode *root,
 				     const struct msharefs_mount_opts *opts)
 {
-	root->i_mode = S_IFDIR | opts->mode;
-	root->i_uid = opts->uid;
-	root->i_gid = opts->gid;
+	if (opts->seen & MSHAREFS_SEEN_MODE) {
+		fsi->opts.mode = opts->mode;
+		root->i_mode = S_IFDIR | opts->mode;
+	}
+	if (opts->seen & MSHAREFS_SEEN_UID) {
+		fsi->opts.uid = opts->uid;
+		root->i_uid = opts->uid;
+	}
+	if (opts->seen & MSHAREFS_SEEN_GID) {
+		fsi->opts.gid = opts->gid;
+		root->i_gid = opts->gid;
+	}
 }
 
 static int msharefs_show_options(struct seq_file *m, struct dentry *root)
@@ -157,13 +173,13 @@ static const struct super_operations msharefs_ops = {
 
 static int msharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 {
+	struct msharefs_mount_opts *opts;
 	struct msharefs_fs_info *fsi;
 	struct inode *root;
 
 	fsi = kzalloc(sizeof(*fsi), GFP_KERNEL);
 	if (!fsi)
 		return -ENOMEM;
-	fsi->opts = *(struct msharefs_mount_opts *)fc->fs_private;
 	sb->s_fs_info = fsi;
 
 	/* No region may be larger than a process can map. */
@@ -177,7 +193,10 @@ static int msharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 	root = msharefs_get_inode(&nop_mnt_idmap, sb, NULL, S_IFDIR);
 	if (!root)
 		return -ENOMEM;
-	msharefs_apply_root_opts(root, &fsi->opts);
+	/* A new mount starts from the defaults: every option counts as given. */
+	opts = fc->fs_private;
+	opts->seen = MSHAREFS_SEEN_UID | MSHAREFS_SEEN_GID | MSHAREFS_SEEN_MODE;
+	msharefs_apply_root_opts(fsi, root, opts);
 	sb->s_root = d_make_root(root);
 	if (!sb->s_root)
 		return -ENOMEM;
@@ -196,9 +215,13 @@ static int msharefs_reconfigure(struct fs_context *fc)
 	struct msharefs_fs_info *fsi = MSHAREFS_SB(sb);
 	struct inode *root = d_inode(sb->s_root);
 
+	struct msharefs_mount_opts *opts = fc->fs_private;
+
+	/* A remount changes only what it names, as for tmpfs. */
+	if (!opts->seen)
+		return 0;
 	inode_lock(root);
-	fsi->opts = *(struct msharefs_mount_opts *)fc->fs_private;
-	msharefs_apply_root_opts(root, &fsi->opts);
+	msharefs_apply_root_opts(fsi, root, opts);
 	inode_set_ctime_current(root);
 	inode_unlock(root);
 	return 0;
@@ -224,14 +247,9 @@ static int msharefs_init_fs_context(struct fs_context *fc)
 	if (!opts)
 		return -ENOMEM;
 
-	/* A remount starts from the current options and changes only those given. */
-	if (fc->purpose == FS_CONTEXT_FOR_RECONFIGURE) {
-		*opts = MSHAREFS_SB(fc->root->d_sb)->opts;
-	} else {
-		opts->uid = GLOBAL_ROOT_UID;
-		opts->gid = GLOBAL_ROOT_GID;
-		opts->mode = MSHAREFS_DEFAULT_MODE;
-	}
+	opts->uid = GLOBAL_ROOT_UID;
+	opts->gid = GLOBAL_ROOT_GID;
+	opts->mode = MSHAREFS_DEFAULT_MODE;
 	fc->fs_private = opts;
 	fc->ops = &msharefs_context_ops;
 	return 0;

@@ -60,6 +60,21 @@ static void test_options(void)
 	tap_ok(!stat(dir_a, &st) && st.st_mode == (S_IFDIR | 0750) &&
 	       st.st_uid == 1000 && st.st_gid == 1001,
 	       "remount changes the mode and keeps the owner");
+	/* A remount changes only what it names: a later chown survives it. */
+	if (chown(dir_a, 1234, 1235))
+		tap_bail("chown of the instance root failed");
+	TAP_SUCCESS(mount(NULL, dir_a, NULL, MS_REMOUNT, "mode=0711"),
+		    "remount with mode=0711 after a chown");
+	tap_ok(!stat(dir_a, &st) && st.st_mode == (S_IFDIR | 0711) &&
+	       st.st_uid == 1234 && st.st_gid == 1235,
+	       "remount keeps the owner set by chown");
+	TAP_SUCCESS(mount(NULL, dir_a, NULL, MS_REMOUNT, "uid=0"),
+		    "remount with uid=0");
+	tap_ok(!stat(dir_a, &st) && st.st_mode == (S_IFDIR | 0711) &&
+	       st.st_uid == 0 && st.st_gid == 1235,
+	       "remount with uid= changes only the owner");
+	TAP_ERRNO(mount(NULL, dir_a, NULL, MS_REMOUNT, "mode=99999"), EINVAL,
+		  "remount with an invalid mode is EINVAL");
 	TAP_SUCCESS(umount(dir_a), "unmount the instance");
 
 	static const char *const bad[] = {
