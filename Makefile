@@ -65,8 +65,11 @@ $(TREE_STAMP): $(KTAR) $(SERIES) tools/kernel-tree | $(DEPS_STAMP)
 	tools/kernel-tree $(KTAR) $(KTREE)
 	touch $@
 
+# Read from the tree's Makefile: asking kbuild would enter it on every make.
 kernel-version: $(TREE_STAMP)
-	@echo "kernel: Linux $$(make -s -C $(KTREE) kernelversion) + $$(grep -c '^[^#]' kernel/patches/series) msharefs patches"
+	@awk -v n=$$(grep -c '^[^#]' kernel/patches/series) \
+		'/^VERSION =/ {v = $$3} /^PATCHLEVEL =/ {p = $$3} /^SUBLEVEL =/ {s = $$3} \
+		 END {print "kernel: Linux " v "." p "." s " + " n " msharefs patches"}' $(KTREE)/Makefile
 
 define kernel_rules
 $(call kconfig,$(1)): $(TREE_STAMP) tools/kernel-config $(foreach f,$(K_$(1)_FRAGS),kernel/configs/$(f).config)
