@@ -65,11 +65,8 @@ $(TREE_STAMP): $(KTAR) $(SERIES) tools/kernel-tree | $(DEPS_STAMP)
 	tools/kernel-tree $(KTAR) $(KTREE)
 	touch $@
 
-# Read from the tree's Makefile: asking kbuild would enter it on every make.
 kernel-version: $(TREE_STAMP)
-	@awk -v n=$$(grep -c '^[^#]' kernel/patches/series) \
-		'/^VERSION =/ {v = $$3} /^PATCHLEVEL =/ {p = $$3} /^SUBLEVEL =/ {s = $$3} \
-		 END {print "kernel: Linux " v "." p "." s " + " n " msharefs patches"}' $(KTREE)/Makefile
+	@echo "kernel: Linux $$(tools/kernel-version $(KTREE)) + $$(grep -c '^[^#]' kernel/patches/series) msharefs patches"
 
 define kernel_rules
 $(call kconfig,$(1)): $(TREE_STAMP) tools/kernel-config $(foreach f,$(K_$(1)_FRAGS),kernel/configs/$(f).config)
@@ -112,10 +109,11 @@ $(ROOTFS_ARM64): tools/vm/mkrootfs-arm64 tools/vm/guest-init | $(DEPS_STAMP)
 TAPSUM		:= $(MESON_X86)/tools/tap-summary
 LOGS		:= $(BUILD)/logs
 
-check-unit: userspace
+check-unit: all
 	@mkdir -p $(LOGS)
 	CMOCKA_MESSAGE_OUTPUT=TAP tests/run-suite $(MESON_X86)/tests/unit \
 		> $(LOGS)/unit.tap || true
+	tests/run-suite tests/tools >> $(LOGS)/unit.tap || true
 	@cat $(LOGS)/unit.tap
 
 # guest_suite NAME, vm-run options, meson build: run the guest suite in
