@@ -43,7 +43,6 @@ K_arm64_FRAGS	:= base arm64
 
 KERNELS		:= x86_64 arm64 x86_64-debug
 kimage		= $(BUILD)/kernel/$(1)/$(K_$(1)_IMAGE)
-kconfig		= $(BUILD)/kernel/$(1)/.config
 
 MESON_X86	:= $(BUILD)/meson/x86_64
 MESON_ARM64	:= $(BUILD)/meson/arm64
@@ -68,14 +67,21 @@ $(TREE_STAMP): $(KTAR) $(SERIES) tools/kernel-tree | $(DEPS_STAMP)
 kernel-version: $(TREE_STAMP)
 	@echo "kernel: Linux $$(tools/kernel-version $(KTREE)) + $$(grep -c '^[^#]' kernel/patches/series) msharefs patches"
 
-define kernel_rules
-$(call kconfig,$(1)): $(TREE_STAMP) tools/kernel-config $(foreach f,$(K_$(1)_FRAGS),kernel/configs/$(f).config)
-	tools/kernel-config $(KTREE) $(BUILD)/kernel/$(1) $(K_$(1)_ARCH) \
-		$(foreach f,$(K_$(1)_FRAGS),kernel/configs/$(f).config)
+kcc		= ccache $(K_$(1)_CROSS)gcc
+# The config step leaves a stamp: Kconfig does not rewrite an unchanged
+# .config, so .config's own time cannot say that the step ran.
+kstamp		= $(BUILD)/kernel/$(1)/.msharefs-config
 
-$(call kimage,$(1)): $(call kconfig,$(1)) $(KSRCS)
+define kernel_rules
+$(call kstamp,$(1)): $(TREE_STAMP) tools/kernel-config $(foreach f,$(K_$(1)_FRAGS),kernel/configs/$(f).config)
+	tools/kernel-config $(KTREE) $(BUILD)/kernel/$(1) $(K_$(1)_ARCH) \
+		"$(K_$(1)_CROSS)" "$(call kcc,$(1))" \
+		$(foreach f,$(K_$(1)_FRAGS),kernel/configs/$(f).config)
+	@touch $$@
+
+$(call kimage,$(1)): $(call kstamp,$(1)) $(KSRCS)
 	$$(MAKE) -C $(KTREE) O=$(BUILD)/kernel/$(1) ARCH=$(K_$(1)_ARCH) \
-		CROSS_COMPILE=$(K_$(1)_CROSS) CC="ccache $(K_$(1)_CROSS)gcc" \
+		CROSS_COMPILE=$(K_$(1)_CROSS) CC="$(call kcc,$(1))" \
 		-j$(JOBS) $(notdir $(K_$(1)_IMAGE))
 	@touch $$@
 
@@ -131,7 +137,7 @@ $(eval $(call guest_suite,arm64,--arch arm64,$(MESON_ARM64)))
 $(eval $(call guest_suite,x86_64-debug,--arch x86_64 --debug,$(MESON_X86)))
 
 check: all
-	@rm -rf $(LOGS) && mkdir -p $(LOGS)
+	@mkdir -p $(LOGS) && rm -f $(LOGS)/unit.tap $(LOGS)/x86_64.tap $(LOGS)/arm64.tap
 	@$(MAKE) --no-print-directory check-unit check-guest-x86_64 check-guest-arm64 || true
 	@$(TAPSUM) $(LOGS)/unit.tap $(LOGS)/x86_64.tap $(LOGS)/arm64.tap
 
