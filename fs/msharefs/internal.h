@@ -4,14 +4,19 @@
  *
  * Locking: the namespace (create, unlink, mkdir, rmdir, rename) runs under
  * the parent directory's i_rwsem, taken by the VFS. A region's size is set
- * once, under the region inode's i_rwsem; once non-zero it never changes,
- * so readers may use i_size_read() without the lock.
+ * once, under the region inode's i_rwsem, together with its host mm; once
+ * set, neither changes until the inode is evicted, so readers use
+ * msharefs_region() without the lock. The host mm's contents change under
+ * its mmap_lock, held for write by the ioctls and for read, nested inside
+ * the attacher's own, by faults and GUP.
  */
 #ifndef _FS_MSHAREFS_INTERNAL_H
 #define _FS_MSHAREFS_INTERNAL_H
 
+#include <linux/atomic.h>
 #include <linux/bits.h>
 #include <linux/fs.h>
+#include <linux/mmu_notifier.h>
 #include <linux/pgtable.h>
 #include <linux/uidgid.h>
 
@@ -45,6 +50,42 @@ static inline struct msharefs_fs_info *MSHAREFS_SB(struct super_block *sb)
 	return sb->s_fs_info;
 }
 
+/*
+ * A sized region: its memory lives in a host mm of its own, at host
+ * addresses [base, base + size), whose PUD tables are linked into the
+ * container VMAs of the processes that attach it.
+ */
+struct mshare_region {
+	struct mm_struct *mm;		/* the host mm; no task owns it */
+	unsigned long base;		/* host address of region offset 0 */
+	unsigned long size;
+	struct mmu_notifier notifier;	/* flushes every CPU for the host */
+	struct mem_cgroup *memcg;	/* charged for memory and tables */
+	atomic_long_t nr_attached;	/* container VMAs */
+};
+
+/* The region behind a region inode, or NULL while it is unsized. */
+static inline struct mshare_region *msharefs_region(struct inode *inode)
+{
+	/* Pairs with the release in msharefs_region_set_size() */
+	return smp_load_acquire((struct mshare_region **)&inode->i_private);
+}
+
+/* host.c */
+struct mshare_region *mshare_region_create(unsigned long size);
+void mshare_region_destroy(struct mshare_region *region);
+
+/* mapping.c */
+long mshare_ioctl_create_mapping(struct file *file, void __user *argp);
+long mshare_ioctl_unmap(struct file *file, void __user *argp);
+
+/* attach.c */
+unsigned long msharefs_get_unmapped_area(struct file *file,
+					 unsigned long addr, unsigned long len,
+					 unsigned long pgoff, unsigned long flags);
+int msharefs_mmap(struct file *file, struct vm_area_struct *vma);
+struct mshare_region *mshare_vma_region(struct vm_area_struct *vma);
+
 /* inode.c */
 struct inode *msharefs_get_inode(struct mnt_idmap *idmap,
 				 struct super_block *sb,
@@ -52,6 +93,7 @@ struct inode *msharefs_get_inode(struct mnt_idmap *idmap,
 extern const struct inode_operations msharefs_dir_inode_operations;
 
 /* region.c */
+void msharefs_region_evict(struct inode *inode);
 extern const struct inode_operations msharefs_region_inode_operations;
 extern const struct file_operations msharefs_region_file_operations;
 

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * msharefs regions: sizing and the region ioctls.
+ * msharefs regions: sizing, the region file's operations and eviction.
  *
  * Locking: a region is sized once, under its inode's i_rwsem (held by the
- * VFS around ->setattr, taken here for ->fallocate). Before that i_size
- * is 0; afterwards it never changes again, so the rest of msharefs reads
- * it with i_size_read() and no lock.
+ * VFS around ->setattr, taken here for ->fallocate): the host mm is
+ * created and published in i_private with release semantics, then i_size
+ * is set. Neither changes again until eviction, when no file or mapping
+ * is left, so the rest of msharefs reads them without the lock.
  */
 #include <linux/compat.h>
 #include <linux/falloc.h>
@@ -22,14 +23,31 @@
  */
 static int msharefs_region_set_size(struct inode *inode, loff_t size)
 {
+	struct mshare_region *region;
+
 	lockdep_assert_held_write(&inode->i_rwsem);
 
 	if (i_size_read(inode))
 		return -EBUSY;
 	if (!size || !IS_ALIGNED(size, MSHARE_ALIGN))
 		return -EINVAL;
+	region = mshare_region_create(size);
+	if (IS_ERR(region))
+		return PTR_ERR(region);
+	/* Pairs with msharefs_region(): the region is whole when seen */
+	smp_store_release((struct mshare_region **)&inode->i_private, region);
 	i_size_write(inode, size);
 	return 0;
+}
+
+/* The last reference to a region inode is gone: so is every attach. */
+void msharefs_region_evict(struct inode *inode)
+{
+	struct mshare_region *region = msharefs_region(inode);
+
+	if (region)
+		mshare_region_destroy(region);
+	inode->i_private = NULL;
 }
 
 static int msharefs_region_setattr(struct mnt_idmap *idmap,
@@ -85,15 +103,19 @@ static long msharefs_region_fallocate(struct file *file, int mode,
 	return err;
 }
 
-/*
- * The commands of <uapi/linux/msharefs.h> act on a region's host mm,
- * which does not exist yet: until it does, every command is unknown here
- * and fails with ENOTTY rather than pretending to succeed.
- */
 static long msharefs_region_ioctl(struct file *file, unsigned int cmd,
 				  unsigned long arg)
 {
-	return -ENOTTY;
+	void __user *argp = (void __user *)arg;
+
+	switch (cmd) {
+	case MSHAREFS_CREATE_MAPPING:
+		return mshare_ioctl_create_mapping(file, argp);
+	case MSHAREFS_UNMAP:
+		return mshare_ioctl_unmap(file, argp);
+	default:
+		return -ENOTTY;
+	}
 }
 
 const struct inode_operations msharefs_region_inode_operations = {
@@ -105,6 +127,8 @@ const struct file_operations msharefs_region_file_operations = {
 	.open		= generic_file_open,
 	.llseek		= generic_file_llseek,
 	.fallocate	= msharefs_region_fallocate,
+	.mmap		= msharefs_mmap,
+	.get_unmapped_area = msharefs_get_unmapped_area,
 	.unlocked_ioctl	= msharefs_region_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 };

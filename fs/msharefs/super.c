@@ -165,8 +165,17 @@ static int msharefs_show_options(struct seq_file *m, struct dentry *root)
 	return 0;
 }
 
+static void msharefs_evict_inode(struct inode *inode)
+{
+	truncate_inode_pages_final(&inode->i_data);
+	clear_inode(inode);
+	if (S_ISREG(inode->i_mode) && inode->i_fop == &msharefs_region_file_operations)
+		msharefs_region_evict(inode);
+}
+
 static const struct super_operations msharefs_ops = {
 	.statfs		= simple_statfs,
+	.evict_inode	= msharefs_evict_inode,
 	.drop_inode	= generic_delete_inode,
 	.show_options	= msharefs_show_options,
 };
@@ -182,8 +191,11 @@ static int msharefs_fill_super(struct super_block *sb, struct fs_context *fc)
 		return -ENOMEM;
 	sb->s_fs_info = fsi;
 
-	/* No region may be larger than a process can map. */
-	sb->s_maxbytes = round_down(TASK_SIZE_MAX, MSHARE_ALIGN);
+	/*
+	 * No region may be larger than a process can map, nor than its host
+	 * mm can hold above the first entry it keeps free (see host.c).
+	 */
+	sb->s_maxbytes = round_down(TASK_SIZE_MAX, MSHARE_ALIGN) - MSHARE_ALIGN;
 	sb->s_blocksize = PAGE_SIZE;
 	sb->s_blocksize_bits = PAGE_SHIFT;
 	sb->s_magic = MSHAREFS_MAGIC;
