@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -108,6 +110,129 @@ static inline int as_user(uid_t uid, gid_t gid, int (*fn)(void *), void *arg)
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);
+}
+
+/*
+ * A new region at region_path(@name), open O_RDWR and sized to @size
+ * (0: leave it unsized). Bails out on failure: callers test what comes
+ * after.
+ */
+static inline int region_new(const char *name, char *path, size_t len,
+			     uint64_t size)
+{
+	int fd;
+
+	region_path(path, len, name);
+	unlink(path);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		tap_bail("cannot create a region");
+	if (size && ftruncate(fd, size))
+		tap_bail("cannot size a region");
+	return fd;
+}
+
+/* MSHAREFS_CREATE_MAPPING; returns the ioctl's result (-1 and errno). */
+static inline int region_map(int fd, uint64_t region_offset, uint64_t size,
+			     uint32_t prot, uint32_t flags, int backing,
+			     uint64_t offset)
+{
+	struct mshare_create c = {
+		.region_offset = region_offset,
+		.size = size,
+		.offset = offset,
+		.prot = prot,
+		.flags = flags,
+		.fd = (uint32_t)backing,
+	};
+
+	return ioctl(fd, MSHAREFS_CREATE_MAPPING, &c);
+}
+
+/* Anonymous shared read-write memory at @region_offset. */
+static inline int region_map_anon(int fd, uint64_t region_offset, uint64_t size)
+{
+	return region_map(fd, region_offset, size, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_FIXED | MAP_ANONYMOUS, -1, 0);
+}
+
+/* MSHAREFS_UNMAP; returns the ioctl's result (-1 and errno). */
+static inline int region_unmap(int fd, uint64_t region_offset, uint64_t size)
+{
+	struct mshare_unmap u = {
+		.region_offset = region_offset,
+		.size = size,
+	};
+
+	return ioctl(fd, MSHAREFS_UNMAP, &u);
+}
+
+/* Attach the whole region where the kernel likes; MAP_FAILED on error. */
+static inline void *region_attach(int fd, uint64_t size, int prot)
+{
+	return mmap(NULL, size, prot, MAP_SHARED, fd, 0);
+}
+
+/*
+ * The value of @key ("PageTables", "VmPTE", ...) in a /proc file of
+ * "Key:   value kB" lines (/proc/meminfo, /proc/PID/status); -1 if absent.
+ */
+static inline long proc_kb(const char *file, const char *key)
+{
+	char line[256];
+	size_t len = strlen(key);
+	long val = -1;
+	FILE *f = fopen(file, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, len) && line[len] == ':') {
+			val = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+/*
+ * Attach the whole region at the aligned address @hint if the kernel
+ * takes it, and in any case at none of the @n addresses in @avoid (each
+ * is blocked with a PROT_NONE placeholder for the time of the mmap).
+ * MAP_FAILED on error.
+ */
+static inline void *region_attach_avoid(int fd, uint64_t size, int prot, void *hint,
+					void *const *avoid, unsigned int n)
+{
+	void *held[n ? n : 1];
+	void *p;
+
+	for (unsigned int i = 0; i < n; i++)
+		held[i] = mmap(avoid[i], size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+			       MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	p = mmap(hint, size, prot, MAP_SHARED, fd, 0);
+	for (unsigned int i = 0; i < n; i++)
+		if (held[i] != MAP_FAILED)
+			munmap(held[i], size);
+	return p;
+}
+
+/*
+ * Fold the per-CPU vm statistics into the totals /proc/meminfo shows
+ * (PageTables, Shmem, ... lag by up to a threshold a CPU otherwise).
+ * Root only; best effort.
+ */
+static inline void vmstat_refresh(void)
+{
+	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	n = write(fd, "1", 1);	/* on failure the lagging totals are all there is */
+	(void)n;
+	close(fd);
 }
 
 #endif

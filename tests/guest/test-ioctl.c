@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The region ioctls. In this version the region has no host mm, so every
- * command must fail with ENOTTY rather than pretend to succeed, and so
- * must numbers msharefs does not define.
+ * Dispatch of the region ioctls: CREATE_MAPPING and UNMAP exist (their
+ * arguments are tested in test-mapping), the commands that are not
+ * implemented yet fail with ENOTTY rather than pretend to succeed, and so
+ * do numbers msharefs does not define and region ioctls on other files.
  */
 #define _GNU_SOURCE
 #include <sys/ioctl.h>
@@ -15,8 +16,6 @@ int main(void)
 		unsigned long cmd;
 		const char *name;
 	} cmds[] = {
-		{ MSHAREFS_CREATE_MAPPING, "MSHAREFS_CREATE_MAPPING" },
-		{ MSHAREFS_UNMAP, "MSHAREFS_UNMAP" },
 		{ MSHAREFS_PROTECT, "MSHAREFS_PROTECT" },
 		{ MSHAREFS_ADVISE, "MSHAREFS_ADVISE" },
 		{ MSHAREFS_GET_STATS, "MSHAREFS_GET_STATS" },
@@ -47,6 +46,19 @@ int main(void)
 		TAP_ERRNO(ioctl(fd, cmds[i].cmd, &arg), ENOTTY,
 			  "%s on a region is ENOTTY", cmds[i].name);
 	}
+	memset(&arg, 0, sizeof(arg));
+	TAP_ERRNO(ioctl(fd, MSHAREFS_CREATE_MAPPING, &arg), EINVAL,
+		  "MSHAREFS_CREATE_MAPPING exists: a zeroed argument is EINVAL");
+	TAP_ERRNO(ioctl(fd, MSHAREFS_UNMAP, &arg), EINVAL,
+		  "MSHAREFS_UNMAP exists: a zeroed argument is EINVAL");
+	TAP_ERRNO(ioctl(fd, MSHAREFS_CREATE_MAPPING, (void *)16), EFAULT,
+		  "MSHAREFS_CREATE_MAPPING with a bad pointer is EFAULT");
+	TAP_ERRNO(ioctl(fd, MSHAREFS_UNMAP, (void *)16), EFAULT,
+		  "MSHAREFS_UNMAP with a bad pointer is EFAULT");
+	TAP_ERRNO(ioctl(ro, MSHAREFS_CREATE_MAPPING, &arg), EBADF,
+		  "MSHAREFS_CREATE_MAPPING on a read-only fd is EBADF");
+	TAP_ERRNO(ioctl(ro, MSHAREFS_UNMAP, &arg), EBADF,
+		  "MSHAREFS_UNMAP on a read-only fd is EBADF");
 	TAP_ERRNO(ioctl(ro, MSHAREFS_GET_STATS, &arg), ENOTTY,
 		  "MSHAREFS_GET_STATS on a read-only fd is ENOTTY");
 	tap_ok(arg.stats.size == 0 && arg.stats.align == 0,
