@@ -179,13 +179,18 @@ void mshare_unlink(struct mmu_gather *tlb, struct vm_area_struct *vma,
 	}
 }
 
-/* Whether @mm attaches a region; its mmap_lock is held. */
-bool mm_has_mshare(struct mm_struct *mm)
+/*
+ * Whether @mm attaches a region in [start, end): the calls that would
+ * change one attacher's view of a region (madvise, mbind) refuse it, and
+ * so does mmu notifier registration. The mmap_lock is held.
+ */
+bool mm_range_has_mshare(struct mm_struct *mm, unsigned long start,
+			 unsigned long end)
 {
-	VMA_ITERATOR(vmi, mm, 0);
+	VMA_ITERATOR(vmi, mm, start);
 	struct vm_area_struct *vma;
 
-	for_each_vma(vmi, vma)
+	for_each_vma_range(vmi, vma, end)
 		if (vma->vm_flags & VM_MSHARE)
 			return true;
 	return false;

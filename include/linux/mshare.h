@@ -55,7 +55,8 @@ int mshare_link_range(struct vm_area_struct *vma, unsigned long start,
 		      unsigned long end);
 void mshare_unlink(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		   unsigned long start, unsigned long end);
-bool mm_has_mshare(struct mm_struct *mm);
+bool mm_range_has_mshare(struct mm_struct *mm, unsigned long start,
+			 unsigned long end);
 
 #else
 
@@ -92,10 +93,17 @@ static inline void mshare_unlink(struct mmu_gather *tlb,
 {
 }
 
-static inline bool mm_has_mshare(struct mm_struct *mm)
+static inline bool mm_range_has_mshare(struct mm_struct *mm,
+				       unsigned long start, unsigned long end)
 {
 	return false;
 }
 
 #endif /* CONFIG_MSHARE */
+
+/* Whether @mm attaches a region anywhere; its mmap_lock is held. */
+static inline bool mm_has_mshare(struct mm_struct *mm)
+{
+	return mm_range_has_mshare(mm, 0, ULONG_MAX);
+}
 #endif /* _LINUX_MSHARE_H */
