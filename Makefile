@@ -71,16 +71,18 @@ kcc		= ccache $(K_$(1)_CROSS)gcc
 # The config step leaves a stamp: Kconfig does not rewrite an unchanged
 # .config, so .config's own time cannot say that the step ran.
 kstamp		= $(BUILD)/kernel/$(1)/.msharefs-config
+# The source tree: the patched one unless K_NAME_TREE names another.
+ktree		= $(or $(K_$(1)_TREE),$(KTREE))
 
 define kernel_rules
-$(call kstamp,$(1)): $(TREE_STAMP) tools/kernel-config $(foreach f,$(K_$(1)_FRAGS),kernel/configs/$(f).config)
-	tools/kernel-config $(KTREE) $(BUILD)/kernel/$(1) $(K_$(1)_ARCH) \
+$(call kstamp,$(1)): $(call ktree,$(1))/.msharefs-tree tools/kernel-config $(foreach f,$(K_$(1)_FRAGS),kernel/configs/$(f).config)
+	tools/kernel-config $(call ktree,$(1)) $(BUILD)/kernel/$(1) $(K_$(1)_ARCH) \
 		"$(K_$(1)_CROSS)" "$(call kcc,$(1))" \
 		$(foreach f,$(K_$(1)_FRAGS),kernel/configs/$(f).config)
 	@touch $$@
 
 $(call kimage,$(1)): $(call kstamp,$(1)) $(KSRCS)
-	$$(MAKE) -C $(KTREE) O=$(BUILD)/kernel/$(1) ARCH=$(K_$(1)_ARCH) \
+	$$(MAKE) -C $(call ktree,$(1)) O=$(BUILD)/kernel/$(1) ARCH=$(K_$(1)_ARCH) \
 		CROSS_COMPILE=$(K_$(1)_CROSS) CC="$(call kcc,$(1))" \
 		-j$(JOBS) $(notdir $(K_$(1)_IMAGE))
 	@touch $$@
@@ -145,6 +147,38 @@ check-debug: all
 	@rm -f $(LOGS)/x86_64-debug.tap
 	@$(MAKE) --no-print-directory check-guest-x86_64-debug
 	@$(TAPSUM) $(LOGS)/x86_64-debug.tap
+
+# --- mm selftests -------------------------------------------------------
+
+# make check-selftests: the kernel's tools/testing/selftests/mm on the
+# patched kernel and on an unpatched one from the same tarball, both with
+# the selftests fragment, compared case by case (tools/check-selftests).
+# Not in `make`, `make check` or CI: these two kernels are built only here.
+# SELFTESTS_FLAGS=--full adds run_vmtests.sh's gup_test matrix.
+VANILLA_TREE	:= $(BUILD)/linux-vanilla
+VANILLA_PATCHES	:= $(BUILD)/vanilla-patches
+K_x86_64-selftests_ARCH		:= x86_64
+K_x86_64-selftests_IMAGE	:= arch/x86/boot/bzImage
+K_x86_64-selftests_FRAGS	:= base x86_64 selftests
+K_x86_64-vanilla_ARCH		:= x86_64
+K_x86_64-vanilla_IMAGE		:= arch/x86/boot/bzImage
+K_x86_64-vanilla_FRAGS		:= base x86_64 selftests vanilla
+K_x86_64-vanilla_TREE		:= $(VANILLA_TREE)
+$(foreach k,x86_64-selftests x86_64-vanilla,$(eval $(call kernel_rules,$(k))))
+
+# The same tarball through kernel-tree with an empty series.
+$(VANILLA_TREE)/.msharefs-tree: $(KTAR) tools/kernel-tree | $(DEPS_STAMP)
+	mkdir -p $(VANILLA_PATCHES) && : > $(VANILLA_PATCHES)/series
+	tools/kernel-tree $(KTAR) $(VANILLA_TREE) $(VANILLA_PATCHES)
+	touch $@
+
+check-selftests: $(call kimage,x86_64-selftests) $(call kimage,x86_64-vanilla) \
+		$(MESON_X86)/build.ninja
+	ninja -C $(MESON_X86) tools/ksplat
+	tools/check-selftests --tree $(VANILLA_TREE) \
+		--patched $(call kimage,x86_64-selftests) \
+		--vanilla $(call kimage,x86_64-vanilla) $(SELFTESTS_FLAGS)
+.PHONY: check-selftests
 
 demo: all
 	tools/vm-run --arch x86_64 -- tools/demo
