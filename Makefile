@@ -60,6 +60,11 @@ $(DEPS_STAMP): tools/install-deps
 
 # --- kernel -------------------------------------------------------------
 
+# The tarball comes from the linux-source-6.12 package, which deps
+# installs: on a new machine it does not exist until then.
+$(KTAR): | $(DEPS_STAMP)
+	@test -f $@ || { echo "$@ missing: is linux-source-6.12 installed?" >&2; exit 1; }
+
 $(TREE_STAMP): $(KTAR) $(SERIES) tools/kernel-tree | $(DEPS_STAMP)
 	tools/kernel-tree $(KTAR) $(KTREE)
 	touch $@
