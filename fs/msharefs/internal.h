@@ -75,9 +75,24 @@ static inline struct mshare_region *msharefs_region(struct inode *inode)
 struct mshare_region *mshare_region_create(unsigned long size);
 void mshare_region_destroy(struct mshare_region *region);
 
+/* ioctl.c */
+struct mshare_region *mshare_ioctl_region(struct file *file, bool write);
+bool mshare_range_ok(const struct mshare_region *region, u64 offset, u64 size);
+long msharefs_region_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg);
+
 /* mapping.c */
 long mshare_ioctl_create_mapping(struct file *file, void __user *argp);
 long mshare_ioctl_unmap(struct file *file, void __user *argp);
+
+/* protect.c */
+long mshare_ioctl_protect(struct file *file, void __user *argp);
+
+/* advise.c */
+long mshare_ioctl_advise(struct file *file, void __user *argp);
+
+/* stats.c */
+long mshare_ioctl_get_stats(struct file *file, void __user *argp);
 
 /* attach.c */
 unsigned long msharefs_get_unmapped_area(struct file *file,

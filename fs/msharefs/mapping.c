@@ -27,27 +27,6 @@
 #define MSHARE_CREATE_PROT	(PROT_READ | PROT_WRITE | PROT_EXEC)
 
 /*
- * The region of an ioctl's file, which must be open for writing: the
- * ioctls change what every attacher sees.
- */
-static struct mshare_region *mshare_file_region(struct file *file)
-{
-	struct mshare_region *region;
-
-	if (!(file->f_mode & FMODE_WRITE))
-		return ERR_PTR(-EBADF);
-	region = msharefs_region(file_inode(file));
-	return region ?: ERR_PTR(-EINVAL);
-}
-
-/* [offset, offset + size) page-aligned, non-empty and inside the region. */
-static bool mshare_range_ok(struct mshare_region *region, u64 offset, u64 size)
-{
-	return size && PAGE_ALIGNED(offset | size) && offset < region->size &&
-	       size <= region->size - offset;
-}
-
-/*
  * The backing of a file mapping: any mmap-able file but msharefs's own,
  * since regions do not nest.
  */
@@ -129,7 +108,7 @@ static long mshare_map(struct mshare_region *region, struct file *backing,
 
 long mshare_ioctl_create_mapping(struct file *file, void __user *argp)
 {
-	struct mshare_region *region = mshare_file_region(file);
+	struct mshare_region *region = mshare_ioctl_region(file, true);
 	struct file *backing = NULL;
 	struct mshare_create mc;
 	long err;
@@ -188,7 +167,7 @@ out:
 
 long mshare_ioctl_unmap(struct file *file, void __user *argp)
 {
-	struct mshare_region *region = mshare_file_region(file);
+	struct mshare_region *region = mshare_ioctl_region(file, true);
 	struct mshare_unmap mu;
 	struct mem_cgroup *old_memcg;
 	int err;

@@ -103,21 +103,6 @@ static long msharefs_region_fallocate(struct file *file, int mode,
 	return err;
 }
 
-static long msharefs_region_ioctl(struct file *file, unsigned int cmd,
-				  unsigned long arg)
-{
-	void __user *argp = (void __user *)arg;
-
-	switch (cmd) {
-	case MSHAREFS_CREATE_MAPPING:
-		return mshare_ioctl_create_mapping(file, argp);
-	case MSHAREFS_UNMAP:
-		return mshare_ioctl_unmap(file, argp);
-	default:
-		return -ENOTTY;
-	}
-}
-
 const struct inode_operations msharefs_region_inode_operations = {
 	.setattr	= msharefs_region_setattr,
 	.getattr	= simple_getattr,

@@ -59,7 +59,17 @@ struct mshare_unmap {
 
 /*
  * MSHAREFS_PROTECT: set the protection of a range for every attached
- * process at once. @prot is PROT_NONE, PROT_READ or PROT_READ|PROT_WRITE.
+ * process at once, at a cost that does not depend on how many there are.
+ *
+ * @region_offset: where in the region, page-aligned.
+ * @size:	   length in bytes, page-aligned, non-zero, inside the region.
+ * @prot:	   PROT_NONE, PROT_READ or PROT_READ|PROT_WRITE; PROT_EXEC
+ *		   may be added to the last two.
+ * @reserved:	   zero.
+ *
+ * The whole range is checked first: a hole (ENOMEM) or a protection the
+ * backing does not allow (EACCES) changes nothing. A read-only attach
+ * stays read-only. Needs the region open for writing (EBADF).
  */
 struct mshare_protect {
 	__u64 region_offset;
@@ -68,7 +78,22 @@ struct mshare_protect {
 	__u32 reserved;
 };
 
-/* MSHAREFS_ADVISE: madvise(2) advice applied to the region's memory. */
+/*
+ * MSHAREFS_ADVISE: madvise(2) advice for a range of the region's memory,
+ * taken once for every attached process.
+ *
+ * @region_offset: where in the region, page-aligned.
+ * @size:	   length in bytes, page-aligned, non-zero, inside the region.
+ * @advice:	   MADV_POPULATE_READ, MADV_POPULATE_WRITE (a later attacher
+ *		   then takes at most one fault for the range), MADV_DONTNEED,
+ *		   MADV_REMOVE, MADV_WILLNEED, MADV_COLD, MADV_PAGEOUT,
+ *		   MADV_HUGEPAGE or MADV_NOHUGEPAGE; anything else is EINVAL.
+ * @reserved:	   zero.
+ *
+ * Errors otherwise as madvise(2)'s: ENOMEM for a hole, EINVAL for a
+ * populate the protection forbids, EACCES for MADV_REMOVE of a file not
+ * open for writing. Needs the region open for writing (EBADF).
+ */
 struct mshare_advise {
 	__u64 region_offset;
 	__u64 size;
@@ -77,13 +102,18 @@ struct mshare_advise {
 };
 
 /*
- * MSHAREFS_GET_STATS: what a region costs and who uses it.
+ * MSHAREFS_GET_STATS: what a region costs and who uses it. Works on any
+ * open file of the region, read-only too; an unsized region reports size
+ * 0 and no costs.
  *
  * @size:	     the region size.
  * @align:	     the region alignment (as in mshare_info).
- * @nr_attached:     mappings of the region in processes.
- * @pgtable_bytes:   page-table memory allocated for the region.
- * @rss_bytes:	     memory mapped in the region's page tables.
+ * @nr_attached:     attaches of the region in all processes (a forked
+ *		     child's included).
+ * @pgtable_bytes:   page-table memory the region allocated, shared by
+ *		     every attach and counted once in PageTables.
+ * @rss_bytes:	     memory mapped in the region's page tables, huge pages
+ *		     included.
  * @nr_cont_blocks:  contiguous-PTE blocks in the region's tables (arm64).
  * @reserved:	     zero.
  */
