@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * mshare-attacher: the small process test-1500 starts by the thousand.
+ * mshare-attacher: the small process test-1500 and test-protect-1500
+ * start by the thousand (through attachers.h).
  *
  *	mshare-attacher MODE TARGET REPORT_FD WAIT_FD SIZE
  *

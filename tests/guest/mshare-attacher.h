@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * What mshare-attacher reports to test-1500, and the data it expects:
+ * What mshare-attacher reports to attachers.h, and the data it expects:
  * the first word of page p (4 KiB pages) holds attacher_pattern(p).
  */
 #ifndef MSHARE_ATTACHER_H

@@ -15,122 +15,26 @@
  * and wait, PageTables is read; then they are all killed and reaped.
  */
 #define _GNU_SOURCE
-#include <libgen.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
-#include <time.h>
-
-#include "guest.h"
-#include "mshare-attacher.h"
+#include "attachers.h"
 
 #define MiB		(1024ULL * 1024)
 #define SIZE		(64 * MiB)
-#define REPORT_WAIT_MS	120000		/* give up after this without a report */
 
 static unsigned int n = 1500;
-static char helper[PATH_MAX];
-static int report[2];			/* the helpers' shared report pipe */
 
-struct phase {
-	const char *mode;
-	unsigned int spawned, reported, ok;
-	long pt_kb;			/* PageTables with all of them waiting */
-	int64_t max_flt;		/* minor + major faults of one touch loop */
-	int64_t total_flt, total_majflt, total_ns;
-	double t_spawn, t_report, t_reap;
-};
-
-static double now(void)
+/* Start N helpers in @a->mode on @target, read PageTables, kill them all. */
+static long run_phase(struct attachers *a, const char *target)
 {
-	struct timespec ts;
+	long pt_kb;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void count(struct phase *ph, const struct attacher_report *r)
-{
-	static unsigned int diags;
-
-	ph->reported++;
-	if (r->status == ATTACHER_OK)
-		ph->ok++;
-	else if (diags++ < 10)
-		tap_diag("%s helper %d: status %d", ph->mode, (int)r->pid,
-			 (int)r->status);
-	if (r->minflt + r->majflt > ph->max_flt)
-		ph->max_flt = r->minflt + r->majflt;
-	ph->total_flt += r->minflt;
-	ph->total_majflt += r->majflt;
-	ph->total_ns += r->touch_ns;
-}
-
-/* Start N helpers in @ph->mode on @target; measure; kill and reap them. */
-static void run_phase(struct phase *ph, const char *target)
-{
-	char a_report[16], a_wait[16], a_size[32];
-	char *argv[] = { helper, (char *)ph->mode, (char *)target, a_report,
-			 a_wait, a_size, NULL };
-	struct attacher_report r[128];
-	double t0, t1;
-	int hold[2];
-	pid_t *pids;
-
-	pids = calloc(n, sizeof(*pids));
-	if (!pids || pipe2(hold, O_CLOEXEC))
-		tap_bail("out of memory or fds");
-	fcntl(hold[0], F_SETFD, 0);	/* the helpers block reading it */
-	snprintf(a_report, sizeof(a_report), "%d", report[1]);
-	snprintf(a_wait, sizeof(a_wait), "%d", hold[0]);
-	snprintf(a_size, sizeof(a_size), "%llu", SIZE);
-
-	t0 = now();
-	for (ph->spawned = 0; ph->spawned < n; ph->spawned++) {
-		int err = posix_spawn(&pids[ph->spawned], helper, NULL, NULL,
-				      argv, environ);
-
-		if (err) {
-			tap_diag("%s: cannot start helper %u: %s", ph->mode,
-				 ph->spawned, strerror(err));
-			break;
-		}
-	}
-	close(hold[0]);
-	ph->t_spawn = now() - t0;
-
-	while (ph->reported < ph->spawned) {
-		struct pollfd pfd = { .fd = report[0], .events = POLLIN };
-		ssize_t got;
-
-		if (poll(&pfd, 1, REPORT_WAIT_MS) <= 0) {
-			tap_diag("%s: only %u of %u helpers reported", ph->mode,
-				 ph->reported, ph->spawned);
-			break;
-		}
-		got = read(report[0], r, sizeof(r));
-		if (got <= 0 || got % sizeof(r[0]))
-			tap_bail("bad read from the report pipe");
-		for (size_t i = 0; i < got / sizeof(r[0]); i++)
-			count(ph, &r[i]);
-	}
-	ph->t_report = now() - t0;
+	attachers_start(a, n, target, SIZE);
 	vmstat_refresh();
-	ph->pt_kb = proc_kb("/proc/meminfo", "PageTables");
-
-	t1 = now();
-	for (unsigned int i = 0; i < ph->spawned; i++)
-		kill(pids[i], SIGKILL);
-	for (unsigned int i = 0; i < ph->spawned; i++)
-		waitpid(pids[i], NULL, 0);
-	ph->t_reap = now() - t1;
-	close(hold[1]);
-	free(pids);
-
+	pt_kb = proc_kb("/proc/meminfo", "PageTables");
+	attachers_stop(a);
 	tap_diag("%s: %u started in %.1f s, %u reported (%u ok) after %.1f s, PageTables %ld kB, killed and reaped in %.1f s",
-		 ph->mode, ph->spawned, ph->t_spawn, ph->reported, ph->ok,
-		 ph->t_report, ph->pt_kb, ph->t_reap);
+		 a->mode, a->spawned, a->t_spawn, a->reported, a->ok,
+		 a->t_report, pt_kb, a->t_reap);
+	return pt_kb;
 }
 
 /* Write the pattern into the first word of every page of [@base, +SIZE). */
@@ -149,27 +53,15 @@ static bool filled(const char *base)
 	return true;
 }
 
-static void find_helper(void)
-{
-	char self[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (len <= 0)
-		tap_bail("cannot read /proc/self/exe");
-	self[len] = '\0';
-	snprintf(helper, sizeof(helper), "%s/mshare-attacher", dirname(self));
-	if (access(helper, X_OK))
-		tap_bail("mshare-attacher is not next to test-1500");
-}
-
 int main(int argc, char **argv)
 {
-	struct phase idle = { .mode = "idle" }, msh = { .mode = "mshare" },
-		     mfd = { .mode = "memfd" };
+	struct attachers idle = { .mode = "idle" }, msh = { .mode = "mshare" },
+			 mfd = { .mode = "memfd" };
+	long idle_kb, msh_kb, mfd_kb;
 	char path[512], target[16], *base;
 	long long cost_msh, cost_mfd;
 	uint64_t align;
-	double t0 = now();
+	double t0 = attachers_now();
 	int fd, memfd;
 
 	require_msharefs();
@@ -178,8 +70,7 @@ int main(int argc, char **argv)
 		n = strtoul(argv[1], NULL, 10);
 	if (!n)
 		tap_bail("usage: test-1500 [NPROC]");
-	find_helper();
-	signal(SIGPIPE, SIG_IGN);
+	attachers_helper();
 
 	/* The region, populated through an attach of this process. */
 	fd = region_new("1500", path, sizeof(path), align);
@@ -204,14 +95,11 @@ int main(int argc, char **argv)
 	munmap(base, SIZE);
 	snprintf(target, sizeof(target), "%d", memfd);
 
-	if (pipe2(report, O_CLOEXEC))
-		tap_bail("pipe2 failed");
-	fcntl(report[1], F_SETFD, 0);
-
-	tap_diag("%u processes a phase, 64 MiB each, helper %s", n, helper);
-	run_phase(&idle, "-");
-	run_phase(&msh, path);
-	run_phase(&mfd, target);
+	tap_diag("%u processes a phase, 64 MiB each, helper %s", n,
+		 attachers_helper());
+	idle_kb = run_phase(&idle, "-");
+	msh_kb = run_phase(&msh, path);
+	mfd_kb = run_phase(&mfd, target);
 
 	tap_ok(idle.ok == n, "%u idle helpers start and wait", n);
 	tap_ok(msh.ok == n,
@@ -220,10 +108,10 @@ int main(int argc, char **argv)
 	tap_ok(mfd.ok == n,
 	       "%u exec'd helpers map the memfd and read the right data in every page", n);
 
-	cost_msh = (msh.pt_kb - idle.pt_kb) * 1024LL;
-	cost_mfd = (mfd.pt_kb - idle.pt_kb) * 1024LL;
+	cost_msh = (msh_kb - idle_kb) * 1024LL;
+	cost_mfd = (mfd_kb - idle_kb) * 1024LL;
 	tap_diag("PageTables: idle %ld kB, mshare %ld kB, memfd %ld kB",
-		 idle.pt_kb, msh.pt_kb, mfd.pt_kb);
+		 idle_kb, msh_kb, mfd_kb);
 	tap_diag("page tables a process: mshare %lld bytes, memfd %lld bytes (S/512 = %llu)",
 		 cost_msh / n, cost_mfd / n, SIZE / 512);
 	tap_diag("faults reading 64 MiB, a process at most (minor + major) and minor, major in all: mshare %lld, %lld, %lld; memfd %lld, %lld, %lld",
@@ -249,6 +137,6 @@ int main(int argc, char **argv)
 	close(memfd);
 	close(fd);
 	unlink(path);
-	tap_diag("total %.1f s", now() - t0);
+	tap_diag("total %.1f s", attachers_now() - t0);
 	return tap_done();
 }
