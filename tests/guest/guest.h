@@ -167,6 +167,40 @@ static inline int region_unmap(int fd, uint64_t region_offset, uint64_t size)
 	return ioctl(fd, MSHAREFS_UNMAP, &u);
 }
 
+/* MSHAREFS_PROTECT; returns the ioctl's result (-1 and errno). */
+static inline int region_protect(int fd, uint64_t region_offset, uint64_t size,
+				 uint32_t prot)
+{
+	struct mshare_protect p = {
+		.region_offset = region_offset,
+		.size = size,
+		.prot = prot,
+	};
+
+	return ioctl(fd, MSHAREFS_PROTECT, &p);
+}
+
+/* MSHAREFS_ADVISE; returns the ioctl's result (-1 and errno). */
+static inline int region_advise(int fd, uint64_t region_offset, uint64_t size,
+				uint32_t advice)
+{
+	struct mshare_advise a = {
+		.region_offset = region_offset,
+		.size = size,
+		.advice = advice,
+	};
+
+	return ioctl(fd, MSHAREFS_ADVISE, &a);
+}
+
+/* MSHAREFS_GET_STATS into @st; bails out on failure. */
+static inline void region_stats(int fd, struct mshare_stats *st)
+{
+	memset(st, 0xff, sizeof(*st));
+	if (ioctl(fd, MSHAREFS_GET_STATS, st))
+		tap_bail("MSHAREFS_GET_STATS failed");
+}
+
 /* Attach the whole region where the kernel likes; MAP_FAILED on error. */
 static inline void *region_attach(int fd, uint64_t size, int prot)
 {
