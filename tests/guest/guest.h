@@ -64,6 +64,28 @@ static inline void require_msharefs(void)
 	exit(EXIT_SUCCESS);
 }
 
+/*
+ * Running on the debug (KASAN, lockdep) kernel? It is there to catch
+ * splats, and runs every exec, exit and fault many times slower, with
+ * timings that say nothing of the normal kernel's.
+ */
+static inline bool debug_kernel(void)
+{
+	const char *debug = getenv("VM_DEBUG");
+
+	return debug && !strcmp(debug, "1");
+}
+
+/*
+ * Processes for the tests that start them by the thousand: @n, or a fifth
+ * of it on the debug kernel; the scale bars are asserted on the normal
+ * kernel.
+ */
+static inline unsigned int scaled_nproc(unsigned int n)
+{
+	return debug_kernel() ? n / 5 : n;
+}
+
 /* The alignment as mshare_info states it, read directly; bails out if unreadable. */
 static inline uint64_t mshare_align_raw(void)
 {

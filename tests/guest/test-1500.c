@@ -8,11 +8,12 @@
  * loop). The same processes mapping a 64 MiB memfd MAP_SHARED and reading
  * it the same way are the baseline, measured in the same run.
  *
- * Three phases of N processes (N = 1500, or argv[1]), each the helper
- * mshare-attacher found next to this program: "idle" (start and wait),
- * "mshare" (attach the region and read it), "memfd" (map the memfd and
- * read it). Once all N of a phase have reported through one shared pipe
- * and wait, PageTables is read; then they are all killed and reaped.
+ * Three phases of N processes (N = 1500, 300 on the debug kernel, or
+ * argv[1]), each the helper mshare-attacher found next to this program:
+ * "idle" (start and wait), "mshare" (attach the region and read it),
+ * "memfd" (map the memfd and read it). Once all N of a phase have
+ * reported through one shared pipe and wait, PageTables is read; then
+ * they are all killed and reaped.
  */
 #define _GNU_SOURCE
 #include "attachers.h"
@@ -20,7 +21,7 @@
 #define MiB		(1024ULL * 1024)
 #define SIZE		(64 * MiB)
 
-static unsigned int n = 1500;
+static unsigned int n;
 
 /* Start N helpers in @a->mode on @target, read PageTables, kill them all. */
 static long run_phase(struct attachers *a, const char *target)
@@ -66,8 +67,7 @@ int main(int argc, char **argv)
 
 	require_msharefs();
 	align = mshare_align_raw();
-	if (argc > 1)
-		n = strtoul(argv[1], NULL, 10);
+	n = argc > 1 ? strtoul(argv[1], NULL, 10) : scaled_nproc(1500);
 	if (!n)
 		tap_bail("usage: test-1500 [NPROC]");
 	attachers_helper();

@@ -490,8 +490,11 @@ static void test_remove(void)
 	/*
 	 * Freed pages go to the per-CPU lists first, which MemFree does not
 	 * count until they are returned to the buddy allocator: count them.
+	 * What matters is that the memory comes back (DONTNEED gives back
+	 * none); the guest's own allocations in the same window took up to
+	 * 1.2 MiB of it on a loaded host, so 4 MiB of slack.
 	 */
-	tap_ok((free1 - free0) + (pcp1 - pcp0) >= BIG - 1 * MiB,
+	tap_ok((free1 - free0) + (pcp1 - pcp0) >= BIG - 4 * MiB,
 	       "REMOVE: the memory is free again (MemFree %+lld kB + per-CPU lists %+lld kB)",
 	       (free1 - free0) / KiB, (pcp1 - pcp0) / KiB);
 	tap_ok(r0 - r1 == BIG, "REMOVE: rss_bytes falls by 32 MiB (%+lld kB)",

@@ -6,13 +6,14 @@
  *
  * This process attaches the region, populates it and times PROTECT
  * (read-only, then read-write again, ROUNDS times each) as the only
- * sharer. Then N - 1 exec'd mshare-attacher helpers (N = 1500, or
- * argv[1]) attach it by name and link it with a read of its first page,
+ * sharer. Then N - 1 exec'd mshare-attacher helpers (N = 1500, 300 on
+ * the debug kernel, or argv[1]) attach it by name and link it with a read of its first page,
  * GET_STATS confirms N attaches, and the same PROTECTs are timed again.
  * The figures compared are the fastest of each set, the least disturbed
  * by whatever else the machine runs; the medians are printed beside
  * them. The bound asserted (a ratio under 2) is far from the 1500 that a
- * per-process cost would give, and far enough from 1 for noise.
+ * per-process cost would give, and far enough from 1 for noise; it is
+ * not asserted on the debug kernel, whose timings mean nothing.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -81,7 +82,7 @@ int main(int argc, char **argv)
 	struct attachers a = { .mode = "mshare" };
 	struct timing one = { 0 }, many = { 0 };
 	struct mshare_stats st;
-	unsigned int n = 1500;
+	unsigned int n;
 	char path[512];
 	uint64_t align;
 	char *base;
@@ -89,8 +90,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	require_msharefs();
-	if (argc > 1)
-		n = strtoul(argv[1], NULL, 10);
+	n = argc > 1 ? strtoul(argv[1], NULL, 10) : scaled_nproc(1500);
 	if (n < 2)
 		tap_bail("usage: test-protect-1500 [NPROC >= 2]");
 	align = mshare_align_raw();
@@ -148,9 +148,13 @@ int main(int argc, char **argv)
 		 one.median * 1e3, n, many.median * 1e3);
 	tap_diag("%u helpers started in %.1f s, reported after %.1f s, reaped in %.1f s",
 		 a.spawned, a.t_spawn, a.t_report, a.t_reap);
-	tap_ok(ratio > 0 && ratio < MAX_RATIO,
-	       "PROTECT costs the same with %u sharers as with one (ratio %.2f < %.1f)",
-	       n, ratio, MAX_RATIO);
+	if (debug_kernel())
+		tap_skip("KASAN timings say nothing of the normal kernel's",
+			 "PROTECT costs the same with %u sharers as with one", n);
+	else
+		tap_ok(ratio > 0 && ratio < MAX_RATIO,
+		       "PROTECT costs the same with %u sharers as with one (ratio %.2f < %.1f)",
+		       n, ratio, MAX_RATIO);
 
 	munmap(base, align);
 	close(fd);
