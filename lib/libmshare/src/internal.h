@@ -26,6 +26,12 @@ int mshare_mountinfo_lookup(const char *mountinfo,
 /* Parse the text of mshare_info: a decimal number and a newline. */
 int mshare_parse_align(const char *text, uint64_t *align);
 
+/*
+ * The path of region @name: @name itself when absolute, else relative to
+ * the mount mshare_find_mount(NULL) finds.
+ */
+int mshare_region_path(const char *name, char *buf, size_t len);
+
 /* Copy @src into @buf of @len bytes, or -ENAMETOOLONG. */
 int mshare_copy_path(char *buf, size_t len, const char *src);
 

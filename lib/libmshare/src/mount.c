@@ -5,6 +5,7 @@
  * Thread safety: no state is kept; every call reads the mount table and
  * mshare_info afresh, so the functions here are MT-Safe.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -117,9 +118,43 @@ int mshare_parse_align(const char *text, uint64_t *align)
 	return 0;
 }
 
+/*
+ * Open mshare_info from @dir or, when @dir is a directory inside the
+ * mount (LIBMSHARE_PATH may name one), from the nearest directory above
+ * it that has it, without leaving msharefs.
+ */
+static int open_info(const char *dir)
+{
+	int dfd, fd, up, depth;
+
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	for (depth = 0; depth < 256; depth++) {
+		struct statfs sfs;
+
+		fd = openat(dfd, MSHAREFS_INFO_NAME, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+		up = openat(dfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		close(dfd);
+		if (up < 0)
+			return -errno;
+		dfd = up;
+		if (fstatfs(dfd, &sfs) || sfs.f_type != MSHAREFS_MAGIC) {
+			errno = ENOENT;
+			break;
+		}
+	}
+	if (fd < 0)
+		fd = -(depth == 256 ? ELOOP : errno);
+	close(dfd);
+	return fd;
+}
+
 MSHARE_EXPORT int mshare_align(const char *path, uint64_t *align)
 {
-	char mnt[4096], info[4096 + sizeof(MSHAREFS_INFO_NAME) + 1], text[32];
+	char mnt[4096], text[32];
 	ssize_t n;
 	int fd, err;
 
@@ -128,10 +163,9 @@ MSHARE_EXPORT int mshare_align(const char *path, uint64_t *align)
 	err = mshare_find_mount(path, mnt, sizeof(mnt));
 	if (err)
 		return err;
-	snprintf(info, sizeof(info), "%s/%s", mnt, MSHAREFS_INFO_NAME);
-	fd = open(info, O_RDONLY | O_CLOEXEC);
+	fd = open_info(mnt);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = read(fd, text, sizeof(text) - 1);
 	err = n < 0 ? -errno : 0;
 	close(fd);
@@ -139,4 +173,49 @@ MSHARE_EXPORT int mshare_align(const char *path, uint64_t *align)
 		return err;
 	text[n] = '\0';
 	return mshare_parse_align(text, align);
+}
+
+MSHARE_EXPORT int mshare_mount(const char *target, const char *options)
+{
+	struct libmnt_context *cxt;
+	int rc;
+
+	if (!target)
+		target = LIBMSHARE_DEFAULT_PATH;
+	if (!*target)
+		return -EINVAL;
+	cxt = mnt_new_context();
+	if (!cxt)
+		return -ENOMEM;
+	/*
+	 * No /sbin/mount.* helper, and no fstab rules for ordinary users:
+	 * libmount's restricted mode serves setuid mount(8), which this is
+	 * not. The kernel decides who may mount, and says so with its errno.
+	 */
+	rc = mnt_context_disable_helpers(cxt, 1);
+	if (!rc)
+		rc = mnt_context_force_unrestricted(cxt);
+	if (!rc)
+		rc = mnt_context_set_fstype(cxt, "msharefs");
+	if (!rc)
+		rc = mnt_context_set_source(cxt, "msharefs");
+	if (!rc)
+		rc = mnt_context_set_target(cxt, target);
+	if (!rc && options)
+		rc = mnt_context_set_options(cxt, options);
+	if (!rc)
+		rc = mnt_context_mount(cxt);
+	/*
+	 * rc > 0 means the mount(2) call itself failed: its errno is kept in
+	 * the context. rc < 0 is libmount's own -errno (e.g. -EPERM when an
+	 * unprivileged caller is refused before the syscall).
+	 */
+	if (rc > 0)
+		rc = mnt_context_syscall_called(cxt) && mnt_context_get_syscall_errno(cxt) ?
+		     -mnt_context_get_syscall_errno(cxt) : -EINVAL;
+	/* libmount's own codes (MNT_ERR_*, 5000 and up) are not errnos. */
+	else if (rc <= -MNT_ERR_NOFSTAB)
+		rc = -EINVAL;
+	mnt_free_context(cxt);
+	return rc;
 }
