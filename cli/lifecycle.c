@@ -17,22 +17,7 @@
 #include <libmshare.h>
 
 #include "cli.h"
-
-/* The default huge page size from /proc/meminfo, or 0 if it is unknown. */
-static uint64_t huge_page_size(void)
-{
-	char line[128];
-	unsigned long long kb = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Hugepagesize: %llu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return (uint64_t)kb << 10;
-}
+#include "hugepage.h"
 
 struct create_args {
 	const char *name, *file;
@@ -230,7 +215,7 @@ int cmd_create(struct cli *cli, const struct verb *v, int argc, char **argv)
 		return usage_error(v->name, "create: --hugetlb is for anonymous memory "
 				   "(a hugetlbfs file has huge pages already)");
 
-	page = a.hugetlb ? huge_page_size() : page_size();
+	page = a.hugetlb ? default_hugepage_size() : page_size();
 	if (page && a.mem % page)
 		return errmsg(EXIT_USAGE, "size %s is not a multiple of the %spage size %s",
 			    size_text(a.mem, s1, sizeof(s1)), a.hugetlb ? "huge " : "",

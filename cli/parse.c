@@ -13,42 +13,6 @@
 #include "parse.h"
 
 static const struct {
-	const char *suffix;
-	unsigned int shift;
-} suffixes[] = {
-	{ "", 0 },
-	{ "K", 10 }, { "KiB", 10 },
-	{ "M", 20 }, { "MiB", 20 },
-	{ "G", 30 }, { "GiB", 30 },
-	{ "T", 40 }, { "TiB", 40 },
-};
-
-int parse_size(const char *text, uint64_t *size)
-{
-	unsigned long long v;
-	char *end;
-
-	/* strtoull() would take blanks, signs and "0x": a size is digits. */
-	if (!text || *text < '0' || *text > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno == ERANGE)
-		return -ERANGE;
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		unsigned int shift = suffixes[i].shift;
-
-		if (strcasecmp(end, suffixes[i].suffix))
-			continue;
-		if (shift && v > (UINT64_MAX >> shift))
-			return -ERANGE;
-		*size = (uint64_t)v << shift;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-static const struct {
 	const char *word;
 	int prot;
 } prots[] = {

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "size.h"	/* parse_size() */
+
 /* Exit codes (mshare(1), EXIT STATUS). */
 #define EXIT_OK			0
 #define EXIT_FAIL		1	/* any other failure */
@@ -20,13 +22,6 @@
 #define EXIT_NO_REGION		4	/* ENOENT */
 #define EXIT_DENIED		5	/* EACCES, EPERM */
 
-/*
- * A byte count: decimal digits and an optional binary suffix K, M, G, T
- * or KiB, MiB, GiB, TiB (any case). 0, -EINVAL for anything else (signs,
- * blanks, fractions, hex, an unknown suffix), -ERANGE if it does not fit
- * in 64 bits.
- */
-int parse_size(const char *text, uint64_t *size);
 
 /* none, r, rw, rx, rwx as PROT_* bits; 0 or -EINVAL. */
 int parse_prot(const char *text, int *prot);

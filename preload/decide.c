@@ -14,42 +14,19 @@
 
 #include "libmshare.h"
 #include "decide.h"
+#include "size.h"
 
 int preload_parse_size(const char *text, uint64_t *size)
 {
-	static const struct {
-		const char *suffix;
-		unsigned int shift;
-	} units[] = {
-		{ "", 0 },
-		{ "k", 10 }, { "kib", 10 },
-		{ "m", 20 }, { "mib", 20 },
-		{ "g", 30 }, { "gib", 30 },
-		{ "t", 40 }, { "tib", 40 },
-	};
-	const char *p = text;
-	uint64_t v = 0;
+	uint64_t v;
+	int err = parse_size(text, &v);
 
-	if (!text || *p < '0' || *p > '9')
+	if (err)
+		return err;
+	if (!v)		/* a threshold of nothing would serve every mapping */
 		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned int d = *p - '0';
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcasecmp(p, units[i].suffix))
-			continue;
-		if (!v)
-			return -EINVAL;
-		if (v > UINT64_MAX >> units[i].shift)
-			return -ERANGE;
-		*size = v << units[i].shift;
-		return 0;
-	}
-	return -EINVAL;
+	*size = v;
+	return 0;
 }
 
 void preload_config_parse(struct preload_config *cfg, const char *enabled,

@@ -68,6 +68,7 @@
 
 #include "libmshare.h"
 #include "decide.h"
+#include "hugepage.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -197,33 +198,6 @@ static void cfg_load(void)
 		tell("%s", cfg.why);
 }
 
-/* The default huge page size (Hugepagesize in /proc/meminfo), 0 if none. */
-static size_t huge_page_size(void)
-{
-	static atomic_size_t cached = SIZE_MAX;
-	size_t hps = atomic_load(&cached);
-	char buf[8192], *p;
-	ssize_t n = 0, r;
-	int fd;
-
-	if (hps != SIZE_MAX)
-		return hps;
-	hps = 0;
-	fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		while (n < (ssize_t)sizeof(buf) - 1 &&
-		       (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
-			n += r;
-		close(fd);
-		buf[n] = '\0';
-		p = strstr(buf, "\nHugepagesize:");
-		if (p)
-			hps = strtoull(p + sizeof("\nHugepagesize:") - 1, NULL, 10) << 10;
-	}
-	atomic_store(&cached, hps);
-	return hps;
-}
-
 static void table_update(void)
 {
 	atomic_store(&served, table.used);
@@ -346,7 +320,7 @@ static void *shim_mmap(void *addr, size_t length, int prot, int flags, int fd,
 
 	in_shim = true;
 	switch (preload_decide(&cfg, &call, page_size,
-			       flags & MAP_HUGETLB ? huge_page_size() : 0, &plan)) {
+			       flags & MAP_HUGETLB ? default_hugepage_size() : 0, &plan)) {
 	case PRELOAD_SERVE:
 		p = serve(&plan, length, why, sizeof(why));
 		if (!p)

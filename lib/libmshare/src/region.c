@@ -26,6 +26,7 @@
 
 #include "libmshare.h"
 #include "internal.h"
+#include "hugepage.h"
 
 struct mshare_region {
 	int fd;
@@ -385,22 +386,6 @@ MSHARE_EXPORT void *mshare_addr(const struct mshare_region *region)
 	if (!region->addr)
 		errno = 0;
 	return region->addr;
-}
-
-/* The default huge page size, from /proc/meminfo, or 0. */
-static uint64_t default_hugepage_size(void)
-{
-	FILE *f = fopen("/proc/meminfo", "re");
-	unsigned long long kib = 0;
-	char line[128];
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Hugepagesize: %llu kB", &kib) == 1)
-			break;
-	fclose(f);
-	return (uint64_t)kib << 10;
 }
 
 /* Round @v up to a multiple of the power of two @to, or 0 on overflow. */
