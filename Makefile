@@ -6,7 +6,9 @@
 #                     arm64 guest userland
 #   make check        host unit tests + guest suite on x86_64 and arm64
 #   make check-debug  guest suite on the KASAN + lockdep + DEBUG_VM kernel
-#   make demo         boot the VM and show msharefs mounted
+#   make demo         boot the VM, run the 1500-process SGA demo
+#   make install      libmshare, mshare CLI, preload shim (PREFIX, DESTDIR)
+#   make deb          installable kernel packages (hours; not in CI)
 #
 # Every step is a file target with real prerequisites, so a second `make`
 # with nothing changed does not enter kbuild at all.
@@ -187,7 +189,25 @@ check-selftests: $(call kimage,x86_64-selftests) $(call kimage,x86_64-vanilla) \
 .PHONY: check-selftests
 
 demo: all
-	tools/vm-run --arch x86_64 -- tools/demo
+	tools/vm-run --arch x86_64 --timeout 1200 -- tools/demo
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the library (shared and
+# static), its headers with the uapi header, the pkg-config file, the man
+# pages, the mshare CLI and the preload shim, from the x86_64 build.
+PREFIX		?= /usr/local
+install: $(MESON_X86)/build.ninja
+	meson configure $(MESON_X86) -Dprefix=$(PREFIX)
+	ninja -C $(MESON_X86)
+	meson install -C $(MESON_X86) --no-rebuild --quiet $(if $(DESTDIR),--destdir $(DESTDIR))
+.PHONY: install
+
+# make deb: Debian packages of the patched kernel, from Debian's own
+# configuration with CONFIG_MSHARE=y, in build/deb/. Hours on 2 cores: not
+# in `make`, `make check` or CI. See tools/kernel-deb and the README.
+DEB_OUT		:= $(BUILD)/deb/obj
+deb: $(TREE_STAMP)
+	tools/kernel-deb $(KTREE) $(DEB_OUT)
+.PHONY: deb
 
 clean:
 	rm -rf $(BUILD)/meson $(BUILD)/logs $(BUILD)/rootfs
