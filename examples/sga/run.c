@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "coord.h"
+#include "meminfo.h"
 
 #define SGA_STALL_S	300	/* give up after this long without a report */
 #define SGA_MAX_MSGS	10	/* failures printed in detail, a phase */
@@ -65,45 +66,6 @@ fail(struct phase *ph, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-/* Flush the per-CPU counters, so that PageTables is exact. */
-static void vmstat_refresh(void)
-{
-	int fd = open("/proc/sys/vm/stat_refresh", O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return;
-	n = write(fd, "1", 1);	/* without it the totals lag a little */
-	(void)n;
-	close(fd);
-}
-
-/* Field @key of /proc/meminfo in kB, or -1. */
-static long meminfo_kb(const char *key)
-{
-	size_t len = strlen(key);
-	char line[256];
-	long kb = -1;
-	FILE *f;
-
-	f = fopen("/proc/meminfo", "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, len) && line[len] == ':') {
-			kb = strtol(line + len + 1, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return kb;
-}
-
-static long pagetables_kb(void)
-{
-	vmstat_refresh();
-	return meminfo_kb("PageTables");
 }
 
 /*
