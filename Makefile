@@ -50,7 +50,7 @@ MESON_X86	:= $(BUILD)/meson/x86_64
 MESON_ARM64	:= $(BUILD)/meson/arm64
 ROOTFS_ARM64	:= $(BUILD)/rootfs/arm64.cpio
 
-.PHONY: all kernels userspace deps check check-unit check-debug demo clean distclean \
+.PHONY: all kernels userspace deps check check-unit check-debug demo bench clean distclean \
 	kernel-version
 
 all: kernels userspace $(ROOTFS_ARM64) kernel-version
@@ -190,6 +190,13 @@ check-selftests: $(call kimage,x86_64-selftests) $(call kimage,x86_64-vanilla) \
 
 demo: all
 	tools/vm-run --arch x86_64 --timeout 1200 -- tools/demo
+
+# make bench [BENCH_MODE=quick|full] [BENCH_OUT=DIR]: bench/ in the guest,
+# then its summary and plots. Not in CI: quick mode takes ~15 min.
+BENCH_MODE	?= quick
+BENCH_OUT	?= $(BUILD)/bench/$(BENCH_MODE)
+bench: all
+	tools/bench $(BENCH_MODE) $(BENCH_OUT)
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the library (shared and
 # static), its headers with the uapi header, the pkg-config file, the man
