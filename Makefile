@@ -211,9 +211,10 @@ install: $(MESON_X86)/build.ninja
 # make deb: Debian packages of the patched kernel, from Debian's own
 # configuration with CONFIG_MSHARE=y, in build/deb/. Hours on 2 cores: not
 # in `make`, `make check` or CI. See tools/kernel-deb and the README.
-DEB_OUT		:= $(BUILD)/deb/obj
+FLAVOUR		?= amd64
+DEB_OUT		= $(BUILD)/deb/$(FLAVOUR)/obj
 deb: $(TREE_STAMP)
-	tools/kernel-deb $(KTREE) $(DEB_OUT)
+	tools/kernel-deb $(KTREE) $(DEB_OUT) $(FLAVOUR)
 .PHONY: deb
 
 clean:
