@@ -69,6 +69,7 @@ static int populate_fd(struct backend_ctx *b, bool gib_aligned)
 	if (!p || p == MAP_FAILED)
 		return -errno;
 	touch_write(p, b->size);
+	b->populated = now_s();
 	munmap(p, b->map_len);
 	return 0;
 }
@@ -172,6 +173,7 @@ static int mshare_populate(struct backend_ctx *b)
 			return -errno;
 	}
 	touch_write(p, b->size);
+	b->populated = now_s();
 	ret = mshare_detach(b->region);
 	if (ret)
 		return ret;

@@ -32,12 +32,16 @@ struct backend_ctx {
 	const char *tmpfs_dir;		/* where mshare-tmpfs makes its file */
 	const char *hugetlbfs_dir;	/* where hugetlbfs makes its file */
 	const char *mshare_dir;		/* the msharefs mount */
+	double populated;		/* now_s() when setup's last write was done */
 };
 
 struct backend {
 	const char *name;
 	bool is_mshare;
-	/* Create the memory and write every page: 0 or -errno */
+	/*
+	 * Create the memory and write every page: 0 or -errno. Sets
+	 * populated once written, before the populating mapping goes.
+	 */
 	int (*setup)(struct backend_ctx *b);
 	/* In a child before it is measured: open what attach needs */
 	int (*prepare)(struct backend_ctx *b);

@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,8 +68,8 @@ static const char usage_text[] =
 "  --quick            N = 1,100,1500; S = 64M (the default)\n"
 "  --full             N = 1,10,100,500,1500; S = 64M,256M, and 1G for N <= 100\n"
 "  --procs LIST       process counts, e.g. 1,10,100\n"
-"  --sizes LIST       touched sizes, e.g. 64M,256M,1G@100 (@N: only for at\n"
-"                     most N processes)\n"
+"  --sizes LIST       touched sizes in whole MiB, e.g. 64M,256M,1G@100 (@N:\n"
+"                     only for at most N processes)\n"
 "  --reps R           repetitions of each measurement (default 5)\n"
 "  --writers K        processes of the N that also attach and write (default 5)\n"
 "  --configs LIST     of memfd,hugetlbfs,mshare-anon,mshare-tmpfs (default all)\n"
@@ -124,9 +126,13 @@ static void parse_procs(struct opts *o, char *list)
 	char *items[MAX_LIST];
 
 	o->nprocs = split(list, items, "--procs");
-	for (unsigned int i = 0; i < o->nprocs; i++)
+	for (unsigned int i = 0; i < o->nprocs; i++) {
 		o->procs[i] = parse_count(items[i],
 			"bad process count '%s' (1 to 100000)", 100000);
+		for (unsigned int j = 0; j < i; j++)
+			if (o->procs[j] == o->procs[i])
+				usage_error("process count %s given twice", items[i]);
+	}
 }
 
 static void parse_sizes(struct opts *o, char *list)
@@ -144,11 +150,15 @@ static void parse_sizes(struct opts *o, char *list)
 			o->sizes[i].max_procs = parse_count(at + 1,
 				"bad process limit '%s' after @", 100000);
 		}
+		/* Whole MiB: the CSV and the report key on size_mib */
 		if (parse_size(items[i], &bytes) || bytes < (1 << 20) ||
-		    bytes % BENCH_PAGE || bytes > (64ULL << 30))
-			usage_error("bad size '%s' (1M to 64G, in whole pages)",
+		    bytes % (1 << 20) || bytes > (64ULL << 30))
+			usage_error("bad size '%s' (1M to 64G, in whole MiB)",
 				    items[i]);
 		o->sizes[i].bytes = bytes;
+		for (unsigned int j = 0; j < i; j++)
+			if (o->sizes[j].bytes == bytes)
+				usage_error("size %s given twice", items[i]);
 	}
 }
 
@@ -279,20 +289,32 @@ static int setup_hugetlbfs(struct opts *o, char *dir, size_t len)
 {
 	uint64_t hpage = default_hugepage_size(), need = hugetlb_need(o);
 	long free_pages = meminfo_kb("HugePages_Free");
+	long rsvd = meminfo_kb("HugePages_Rsvd");
+	struct statfs st;
 
 	if (hpage != 2UL << 20) {
 		fprintf(stderr, "mshare-bench: hugetlbfs: the default huge page size is %" PRIu64 " kB, not 2 MiB\n",
 			hpage >> 10);
 		return -1;
 	}
+	/* Free counts pages that mappings have reserved but not used */
+	if (free_pages >= 0 && rsvd > 0)
+		free_pages -= rsvd;
 	if (free_pages < 0 || (uint64_t)free_pages * hpage < need) {
 		fprintf(stderr, "mshare-bench: hugetlbfs: %" PRIu64 " free 2 MiB pages are needed, %ld are free: reserve them at boot (hugepages=%" PRIu64 "; tools/vm-run --hugepages %" PRIu64 ")\n",
 			need / hpage, free_pages < 0 ? 0 : free_pages,
 			need / hpage, need / hpage);
 		return -1;
 	}
-	if (o->hugetlbfs)
+	if (o->hugetlbfs) {
+		if (statfs(o->hugetlbfs, &st) || st.f_type != HUGETLBFS_MAGIC ||
+		    (uint64_t)st.f_bsize != hpage) {
+			fprintf(stderr, "mshare-bench: %s is not a hugetlbfs mount of 2 MiB pages\n",
+				o->hugetlbfs);
+			return -1;
+		}
 		return 0;
+	}
 	snprintf(dir, len, "/tmp/mshare-bench-hugetlbfs.XXXXXX");
 	if (!mkdtemp(dir)) {
 		fprintf(stderr, "mshare-bench: mkdtemp: %s\n", strerror(errno));
@@ -324,7 +346,7 @@ static void write_header(FILE *f, const struct opts *o)
 	fprintf(f, "# cpus: %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
 	fprintf(f, "# memory: %ld MiB\n", meminfo_kb("MemTotal") / 1024);
 	fprintf(f, "# reps: %lu\n", o->reps);
-	fprintf(f, "# writers: %lu\n", o->writers);
+	fprintf(f, "# writers: %lu (all N where N is fewer)\n", o->writers);
 	fprintf(f, "config,n,size_mib,rep,metric,value\n");
 	fflush(f);
 }
@@ -432,6 +454,11 @@ int main(int argc, char **argv)
 		ret = -1;
 	} else {
 		ret = run(&o, out);
+		if (fflush(out) || ferror(out)) {
+			fprintf(stderr, "mshare-bench: writing %s failed\n",
+				o.out ? o.out : "standard output");
+			ret = -1;
+		}
 		if (out != stdout && fclose(out)) {
 			fprintf(stderr, "mshare-bench: %s: %s\n", o.out,
 				strerror(errno));

@@ -101,14 +101,19 @@ static void futex_wait(_Atomic uint32_t *word, uint32_t val, long timeout_s)
 /* The process: prepare, report up, then do commands until told to exit. */
 static void __attribute__((noreturn))
 child(const struct backend *be, struct backend_ctx *b, struct ctl *ctl,
-      struct slot *s)
+      struct slot *s, pid_t parent)
 {
 	uint32_t seen = 0;
 	void *addr = NULL;
 	int err;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)	/* died before prctl took */
+		_exit(1);
 	err = be->prepare(b);
+	/* First calls fault in the vDSO and the code: not in the figures */
+	(void)now_ns();
+	(void)faults();
 	atomic_fetch_add(&ctl->ready, 1);
 	futex_wake(&ctl->ready);
 	for (;;) {
@@ -243,11 +248,12 @@ static int fork_all(const struct backend *be, struct backend_ctx *b,
 		    struct ctl *ctl, pid_t *pids, unsigned int n)
 {
 	double start = now_s();
+	pid_t self = getpid();
 
 	for (unsigned int i = 0; i < n; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0)
-			child(be, b, ctl, &ctl->slot[i]);
+			child(be, b, ctl, &ctl->slot[i], self);
 		if (pids[i] < 0) {
 			fprintf(stderr, "mshare-bench: fork: %s\n",
 				strerror(errno));
@@ -257,9 +263,19 @@ static int fork_all(const struct backend *be, struct backend_ctx *b,
 	}
 	for (;;) {
 		uint32_t up = atomic_load(&ctl->ready);
+		pid_t dead;
 
 		if (up == n)
 			return 0;
+		dead = waitpid(-1, NULL, WNOHANG);
+		if (dead > 0) {
+			fprintf(stderr, "mshare-bench: a process died while starting\n");
+			for (unsigned int i = 0; i < n; i++)
+				if (pids[i] == dead)
+					pids[i] = 0;
+			kill_all(pids, n);
+			return -1;
+		}
 		if (now_s() - start > STALL_S) {
 			fprintf(stderr, "mshare-bench: only %u of %u processes came up\n",
 				up, n);
@@ -296,8 +312,9 @@ int measure(const struct backend *be, struct backend_ctx *b, unsigned int n,
 	pt0 = pagetables_kb();
 	t0 = now_s();
 	ret = be->setup(b);
-	r->populate_s = now_s() - t0;
-	r->pt_region_kib = pagetables_kb() - pt0;
+	r->populate_s = b->populated - t0;
+	pt1 = pagetables_kb();
+	r->pt_region_kib = pt1 - pt0;
 	if (ret) {
 		fprintf(stderr, "mshare-bench: %s: cannot make and populate %llu bytes: %s\n",
 			be->name, (unsigned long long)b->size, strerror(-ret));
@@ -309,6 +326,10 @@ int measure(const struct backend *be, struct backend_ctx *b, unsigned int n,
 		goto out_teardown;
 
 	pt0 = pagetables_kb();
+	if (pt0 < 0 || pt1 < 0) {
+		fprintf(stderr, "mshare-bench: cannot read PageTables from /proc/meminfo\n");
+		goto out_kill;
+	}
 	for (unsigned int i = 0; i < n; i++) {
 		if (command(ctl, pids, i, &seq, CMD_READ, "attach and read"))
 			goto out_kill;
