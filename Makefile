@@ -106,16 +106,23 @@ kernels: $(foreach k,$(KERNELS),$(call kimage,$(k)))
 $(MESON_X86)/build.ninja: | $(DEPS_STAMP)
 	meson setup $(MESON_X86) $(TOP) --buildtype=debugoptimized
 
+# The arm64 cross build: everything that runs in the guest, linked against
+# the distribution's arm64 libraries (multiarch, from deps). Options set by
+# the cross file stay in a configured tree when the file changes (meson's
+# own regeneration keeps them), so a changed cross file wipes the tree.
 $(MESON_ARM64)/build.ninja: tools/meson/aarch64-linux-gnu.ini | $(DEPS_STAMP)
-	meson setup $(MESON_ARM64) $(TOP) --buildtype=debugoptimized \
-		--cross-file tools/meson/aarch64-linux-gnu.ini
+	meson setup $(if $(wildcard $@),--wipe) $(MESON_ARM64) $(TOP) \
+		--buildtype=debugoptimized --cross-file tools/meson/aarch64-linux-gnu.ini
 
 userspace: $(MESON_X86)/build.ninja $(MESON_ARM64)/build.ninja
 	ninja -C $(MESON_X86)
 	ninja -C $(MESON_ARM64)
 
 # arm64 guests cannot run the host's x86 userland: they boot a small
-# initramfs with the distribution's static arm64 busybox and our init.
+# initramfs with the distribution's static arm64 busybox, its arm64 glibc
+# (loader included) and the shared libraries the arm64 build links
+# (libmount and its own, liburing), and our init. The package list is in
+# the script.
 $(ROOTFS_ARM64): tools/vm/mkrootfs-arm64 tools/vm/guest-init | $(DEPS_STAMP)
 	tools/vm/mkrootfs-arm64 $@
 
