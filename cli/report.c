@@ -255,6 +255,7 @@ int cmd_stat(struct cli *cli, const struct verb *v, int argc, char **argv)
 		json_u64(&j, "pgtable_bytes", st.pgtable_bytes);
 		json_u64(&j, "rss_bytes", st.rss_bytes);
 		json_u64(&j, "nr_cont_blocks", st.nr_cont_blocks);
+		json_u64(&j, "nr_flushes", st.nr_flushes);
 		json_end_object(&j);
 		json_finish(&j);
 		return EXIT_OK;
@@ -270,5 +271,6 @@ int cmd_stat(struct cli *cli, const struct verb *v, int argc, char **argv)
 	format_size(st.rss_bytes, s, sizeof(s));
 	printf("rss:          %s (%llu bytes)\n", s, (unsigned long long)st.rss_bytes);
 	printf("cont blocks:  %llu\n", (unsigned long long)st.nr_cont_blocks);
+	printf("tlb flushes:  %llu\n", (unsigned long long)st.nr_flushes);
 	return EXIT_OK;
 }

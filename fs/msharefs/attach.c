@@ -128,6 +128,9 @@ int msharefs_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 	if (vma->vm_flags & (VM_GROWSDOWN | VM_GROWSUP))
 		return -EINVAL;
+	/* A read-only attach the MMU would not enforce: see mshare_table_perms() */
+	if (!(vma->vm_flags & VM_WRITE) && !mshare_table_perms())
+		return -EOPNOTSUPP;
 	/* Host changes are not forwarded to this mm's secondary MMUs. */
 	if (mm_has_notifiers(vma->vm_mm))
 		return -EBUSY;

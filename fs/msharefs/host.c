@@ -31,11 +31,15 @@ static void mshare_invalidate_secondary_tlbs(struct mmu_notifier *mn,
 					     unsigned long start,
 					     unsigned long end)
 {
+	struct mshare_region *region = container_of(mn, struct mshare_region,
+						    notifier);
+
 	/*
 	 * Attachers map the region at addresses of their own, and any CPU
 	 * may hold their translations (lazily, too): flush them all.
 	 */
 	flush_tlb_all();
+	atomic64_inc(&region->nr_flushes);
 }
 
 static const struct mmu_notifier_ops mshare_notifier_ops = {
@@ -76,6 +80,7 @@ struct mshare_region *mshare_region_create(unsigned long size)
 	region->size = size;
 	region->memcg = get_mem_cgroup_from_mm(current->mm);
 	atomic_long_set(&region->nr_attached, 0);
+	atomic64_set(&region->nr_flushes, 0);
 
 	mshare_host_set_memcg(mm, region->memcg);
 	/* Nothing of the creator's: no KSM, no THP opt-out, no mlock. */

@@ -16,9 +16,11 @@
 #include <linux/atomic.h>
 #include <linux/bits.h>
 #include <linux/fs.h>
+#include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/pgtable.h>
 #include <linux/uidgid.h>
+#include <asm/mshare.h>
 
 /*
  * The region alignment: the span of one entry of the top level below the
@@ -62,7 +64,24 @@ struct mshare_region {
 	struct mmu_notifier notifier;	/* flushes every CPU for the host */
 	struct mem_cgroup *memcg;	/* charged for memory and tables */
 	atomic_long_t nr_attached;	/* container VMAs */
+	atomic64_t nr_flushes;		/* all-CPU flushes by the notifier */
 };
+
+/*
+ * Whether the MMU enforces an attach's rights, which live in its linking
+ * entry (arch_mshare_link_p4d()). Where it does not (arm64 with indirect
+ * or overlay permissions), an attach may not be narrower than the region:
+ * read-only attaches are refused, and so is executable region memory, so
+ * that no attach without PROT_EXEC could execute it. EOPNOTSUPP.
+ */
+static inline bool mshare_table_perms(void)
+{
+#ifdef arch_mshare_table_perms
+	return arch_mshare_table_perms();
+#else
+	return true;
+#endif
+}
 
 /* The region behind a region inode, or NULL while it is unsized. */
 static inline struct mshare_region *msharefs_region(struct inode *inode)

@@ -12,9 +12,10 @@
  * The PUD table counts its links (ptdesc_pud_pts_*()); the host never
  * frees a table that is still linked. An attacher unlinks in the zap
  * phase of munmap and exit, flushes its own CPUs (tables freed: lazy
- * CPUs too), and only then drops the count, so that a GUP-fast walker
- * that read the linking entry still sees a non-zero count
- * (p4d_mshare_linked()). It never frees a host table itself.
+ * CPUs too), waits for GUP-fast walkers to leave, and only then drops
+ * the count, so that a GUP-fast walker that read the linking entry still
+ * sees a non-zero count (p4d_mshare_linked()). It never frees a host
+ * table itself.
  *
  * Locking: the attacher's mmap_lock (read or write), then the host's
  * mmap_lock for read (SINGLE_DEPTH_NESTING). A linking entry is set and
@@ -87,6 +88,8 @@ int mshare_fault_begin(struct vm_area_struct *vma, unsigned long address,
 	int err = 0;
 
 	mmap_read_lock_nested(host, SINGLE_DEPTH_NESTING);
+	/* The host's tables, linked here, are the region's too */
+	mf->old_memcg = set_active_memcg(region->memcg);
 	if (link) {
 		err = mshare_link(region, vma, address);
 		if (err)
@@ -98,10 +101,10 @@ int mshare_fault_begin(struct vm_area_struct *vma, unsigned long address,
 		err = -EFAULT;
 		goto unlock;
 	}
-	mf->old_memcg = set_active_memcg(region->memcg);
 	return 0;
 
 unlock:
+	set_active_memcg(mf->old_memcg);
 	mmap_read_unlock(host);
 	return err;
 }
@@ -127,12 +130,15 @@ int mshare_link_range(struct vm_area_struct *vma, unsigned long start,
 		      unsigned long end)
 {
 	struct mshare_region *region = mshare_vma_region(vma);
+	struct mem_cgroup *old_memcg;
 	unsigned long addr;
 	int err = 0;
 
 	mmap_read_lock_nested(region->mm, SINGLE_DEPTH_NESTING);
+	old_memcg = set_active_memcg(region->memcg);
 	for (addr = start & P4D_MASK; addr < end && !err; addr += P4D_SIZE)
 		err = mshare_link(region, vma, addr);
+	set_active_memcg(old_memcg);
 	mmap_read_unlock(region->mm);
 	return err;
 }
@@ -168,10 +174,7 @@ void mshare_unlink(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		/*
 		 * Every translation below the entry left this mm at once, as
 		 * if each level had been cleared: flush the whole span now,
-		 * tables freed so lazy CPUs are included. The flush IPIs
-		 * every CPU that runs this mm, which is also what keeps
-		 * GUP-fast walkers from reading the entry after the count
-		 * has dropped.
+		 * tables freed so lazy CPUs are included.
 		 */
 		tlb_flush_p4d_range(tlb, addr, P4D_SIZE);
 		tlb->cleared_ptes = 1;
@@ -179,6 +182,13 @@ void mshare_unlink(struct mmu_gather *tlb, struct vm_area_struct *vma,
 		tlb->cleared_puds = 1;
 		tlb->freed_tables = 1;
 		tlb_flush_mmu_tlbonly(tlb);
+		/*
+		 * A GUP-fast walker that read the entry before it was
+		 * cleared must see the count it was linked with: wait until
+		 * no CPU is inside GUP-fast (IRQs off). x86's flush IPIs
+		 * wait for that already; arm64's broadcast TLBI does not.
+		 */
+		tlb_remove_table_sync_one();
 		ptdesc_pud_pts_dec(virt_to_ptdesc(p4d_pgtable(old)));
 	}
 }

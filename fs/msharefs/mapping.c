@@ -127,6 +127,8 @@ long mshare_ioctl_create_mapping(struct file *file, void __user *argp)
 		return -EINVAL;
 	if (mc.prot & ~MSHARE_CREATE_PROT)
 		return -EINVAL;
+	if ((mc.prot & PROT_EXEC) && !mshare_table_perms())
+		return -EOPNOTSUPP;
 	if (!mshare_range_ok(region, mc.region_offset, mc.size) ||
 	    !PAGE_ALIGNED(mc.offset))
 		return -EINVAL;

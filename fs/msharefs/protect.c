@@ -149,6 +149,9 @@ long mshare_ioctl_protect(struct file *file, void __user *argp)
 	if (mp.reserved || !mshare_prot_ok(mp.prot) ||
 	    !mshare_range_ok(region, mp.region_offset, mp.size))
 		return -EINVAL;
+	/* See mshare_table_perms() */
+	if ((mp.prot & PROT_EXEC) && !mshare_table_perms())
+		return -EOPNOTSUPP;
 
 	start = region->base + mp.region_offset;
 	end = start + mp.size;

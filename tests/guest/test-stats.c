@@ -24,7 +24,12 @@
  *     few pages of PageTables more than 8 that touched nothing, while
  *     pgtable_bytes and rss_bytes stay as they were (counted once);
  * (f) every fd of the region, in this process and in another, reports
- *     the same values.
+ *     the same values;
+ * (g) nr_flushes counts the all-CPU flushes: none to map, populate, fault
+ *     or unmap unpopulated memory, one for a PROTECT that takes rights
+ *     away from populated memory, and for an UNMAP of it at least one and
+ *     at most one a PTE table (dirty shared pages leave the rmap only
+ *     after a flush: zap_pte_range()'s delayed rmap).
  *
  * Children report to the parent through a pipe and wait on another for
  * the go of their next step; every count is read once the change it
@@ -129,8 +134,8 @@ static bool stats_are(const struct mshare_stats *st,
 {
 	static const char *const names[] = {
 		"size", "align", "nr_attached", "pgtable_bytes", "rss_bytes",
-		"nr_cont_blocks", "reserved[0]", "reserved[1]", "reserved[2]",
-		"reserved[3]",
+		"nr_cont_blocks", "nr_flushes", "reserved[0]", "reserved[1]",
+		"reserved[2]",
 	};
 	const uint64_t *a = (const uint64_t *)st, *b = (const uint64_t *)want;
 	bool ok = true;
@@ -364,7 +369,7 @@ static void test_basic(void)
 	region_stats(fd, &st);
 	want = sized(0, 0, 0);
 	stats_are(&st, &want,
-		  "(a) sized region: size and align %llu, no attach, no tables, no RSS, nr_cont_blocks 0, reserved 0",
+		  "(a) sized region: size and align %llu, no attach, no tables, no RSS, nr_cont_blocks 0, nr_flushes 0, reserved 0",
 		  (unsigned long long)align);
 
 	if (region_map_anon(fd, 0, NR_MEM))
@@ -855,6 +860,45 @@ static void test_pgtables(void)
 	unlink(path);
 }
 
+static void test_flushes(void)
+{
+	struct mshare_stats st0, st;
+	char path[512];
+	char *base;
+	int fd;
+
+	fd = new_region("stats-flushes", path, sizeof(path), align);
+	if (region_map_anon(fd, 0, RSS_MEM) || region_map_anon(fd, GiB, RSS_MEM))
+		tap_bail("cannot map memory into a region");
+	TAP_SUCCESS(region_unmap(fd, GiB, RSS_MEM), "(g) UNMAP of unpopulated memory");
+	TAP_SUCCESS(region_advise(fd, 0, RSS_MEM / 2, MADV_POPULATE_WRITE),
+		    "(g) populate 32 MiB");
+	base = attach(fd, PROT_READ | PROT_WRITE);
+	for (uint64_t off = RSS_MEM / 2; off < RSS_MEM; off += PAGE)
+		base[off] = 1;
+	region_stats(fd, &st);
+	tap_ok(st.nr_flushes == 0,
+	       "(g) mapping, populating, faulting and unmapping nothing flush nothing (%llu)",
+	       (unsigned long long)st.nr_flushes);
+	st0 = st;
+	TAP_SUCCESS(region_protect(fd, 0, RSS_MEM, PROT_READ), "(g) PROTECT 64 MiB read-only");
+	region_stats(fd, &st);
+	tap_ok(st.nr_flushes == st0.nr_flushes + 1,
+	       "(g) ... flushes every CPU once, not once a page (%llu)",
+	       (unsigned long long)(st.nr_flushes - st0.nr_flushes));
+	st0 = st;
+	TAP_SUCCESS(region_unmap(fd, 0, RSS_MEM), "(g) UNMAP the 64 MiB");
+	region_stats(fd, &st);
+	/* Dirty shared pages leave the rmap only after a flush, table by table */
+	tap_ok(st.nr_flushes > st0.nr_flushes &&
+	       st.nr_flushes <= st0.nr_flushes + RSS_MEM / (2 * MiB) + 2,
+	       "(g) ... flushes every CPU at most once a PTE table, not once a page (%llu)",
+	       (unsigned long long)(st.nr_flushes - st0.nr_flushes));
+	munmap(base, align);
+	close(fd);
+	unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1) {
@@ -869,5 +913,6 @@ int main(int argc, char **argv)
 	test_nr_attached();
 	test_rss();
 	test_pgtables();
+	test_flushes();
 	return tap_done();
 }

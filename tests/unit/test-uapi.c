@@ -33,7 +33,8 @@ static void test_layout(void **state)
 
 	assert_int_equal(sizeof(struct mshare_stats), 80);
 	assert_int_equal(offsetof(struct mshare_stats, nr_cont_blocks), 40);
-	assert_int_equal(offsetof(struct mshare_stats, reserved), 48);
+	assert_int_equal(offsetof(struct mshare_stats, nr_flushes), 48);
+	assert_int_equal(offsetof(struct mshare_stats, reserved), 56);
 }
 
 static void test_numbers(void **state)

@@ -114,7 +114,11 @@ struct mshare_advise {
  *		     every attach and counted once in PageTables.
  * @rss_bytes:	     memory mapped in the region's page tables, huge pages
  *		     included.
- * @nr_cont_blocks:  contiguous-PTE blocks in the region's tables (arm64).
+ * @nr_cont_blocks:  folded contiguous-PTE blocks in the region's tables
+ *		     (arm64 with CONFIG_ARM64_CONTPTE; 0 elsewhere).
+ * @nr_flushes:	     all-CPU TLB flushes made for the region's tables since
+ *		     it was sized: every change to them that needs a flush
+ *		     must reach all the attachers' CPUs.
  * @reserved:	     zero.
  */
 struct mshare_stats {
@@ -124,7 +128,8 @@ struct mshare_stats {
 	__u64 pgtable_bytes;
 	__u64 rss_bytes;
 	__u64 nr_cont_blocks;
-	__u64 reserved[4];
+	__u64 nr_flushes;
+	__u64 reserved[3];
 };
 
 #define MSHAREFS_IOC_MAGIC	'x'
