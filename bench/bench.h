@@ -8,7 +8,10 @@
  * read PageTables, let each attach and read every page in turn (timed,
  * faults counted), read PageTables again, let the first few detach,
  * attach and write every page (timed, faults counted), PROTECT the whole
- * region (msharefs), then tell all to exit and time the reaping.
+ * region (msharefs), then tell all to exit and time the reaping. For
+ * msharefs the region's statistics also give the folded contiguous-PTE
+ * blocks once populated (arm64) and the all-CPU TLB flushes that
+ * populating and the PROTECT took.
  */
 #ifndef MSHARE_BENCH_H
 #define MSHARE_BENCH_H
@@ -68,6 +71,10 @@ struct result {
 	double attach_write_ms;		/* median over the writers */
 	double exit_s;
 	double protect_ms;		/* msharefs only, else < 0 */
+	/* msharefs only, else < 0: from MSHAREFS_GET_STATS */
+	double folded_pct;		/* S in folded 64 KiB blocks, populated */
+	double populate_flushes;	/* all-CPU flushes to populate */
+	double protect_flushes;		/* ... in the timed PROTECT */
 };
 
 /* Run one measurement of @be at @n processes, @writers of which write. */

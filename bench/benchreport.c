@@ -44,6 +44,10 @@ static const struct {
 	  "attach + write every page, median process",			"ms" },
 	{ "exit_s",		"exit of all N",			"s" },
 	{ "protect_ms",		"MSHAREFS_PROTECT, N attached",		"ms" },
+	{ "protect_flushes",	"all-CPU TLB flushes of that PROTECT",	NULL },
+	{ "populate_flushes",	"all-CPU TLB flushes to populate",	NULL },
+	{ "folded_pct",
+	  "populated memory in folded 64 KiB blocks (arm64 contpte)",	"%" },
 };
 #define NR_KNOWN_METRICS ARRAY_SIZE(known_metrics)
 

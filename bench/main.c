@@ -50,6 +50,7 @@ struct opts {
 	unsigned int nconfigs;
 	unsigned long reps, writers;
 	const char *out, *tmpfs, *hugetlbfs, *mshare, *machine;
+	bool mthp_64k;
 };
 
 static const struct backend *const all_backends[] = {
@@ -78,6 +79,9 @@ static const char usage_text[] =
 "  --hugetlbfs DIR    a hugetlbfs mount (default: one mounted for the run)\n"
 "  --mshare DIR       the msharefs mount (default: found as libmshare does)\n"
 "  --machine TEXT     what it runs on, for the CSV's header\n"
+"  --mthp-64k         ask for 64 KiB folios for shared anonymous memory\n"
+"                     (hugepages-64kB/shmem_enabled = always) during the run:\n"
+"                     arm64 folds them into contiguous-PTE blocks\n"
 "\n"
 "hugetlbfs needs 512 free 2 MiB pages for each GiB mapped: reserve them at\n"
 "boot (hugepages=N; tools/vm-run --hugepages N). Exit status: 0, 1 if a\n"
@@ -211,6 +215,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		{ "hugetlbfs", required_argument, NULL, 'H' },
 		{ "mshare", required_argument, NULL, 'm' },
 		{ "machine", required_argument, NULL, 'M' },
+		{ "mthp-64k", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -245,6 +250,7 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		case 'H': o->hugetlbfs = optarg; break;
 		case 'm': o->mshare = optarg; break;
 		case 'M': o->machine = optarg; break;
+		case 'T': o->mthp_64k = true; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default: usage_error("%s", "bad usage");
 		}
@@ -260,6 +266,39 @@ static void parse_opts(struct opts *o, int argc, char **argv)
 		o->mode = "custom";
 		parse_sizes(o, sizes);
 	}
+}
+
+#define SHMEM_64K "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/shmem_enabled"
+
+/* The selected word of SHMEM_64K ("always [never] ..."): 0 or -1. */
+static int mthp_get(char *out, size_t len)
+{
+	char line[256], *a, *b;
+	FILE *f = fopen(SHMEM_64K, "r");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	a = ok ? strchr(line, '[') : NULL;
+	b = a ? strchr(a, ']') : NULL;
+	if (!b || (size_t)(b - a) > len)
+		return -1;
+	memcpy(out, a + 1, b - a - 1);
+	out[b - a - 1] = 0;
+	return 0;
+}
+
+static int mthp_set(const char *val)
+{
+	FILE *f = fopen(SHMEM_64K, "w");
+	int err;
+
+	if (!f)
+		return -1;
+	err = fputs(val, f) < 0;
+	return (fclose(f) || err) ? -1 : 0;
 }
 
 static bool uses(const struct opts *o, const struct backend *be)
@@ -347,6 +386,8 @@ static void write_header(FILE *f, const struct opts *o)
 	fprintf(f, "# memory: %ld MiB\n", meminfo_kb("MemTotal") / 1024);
 	fprintf(f, "# reps: %lu\n", o->reps);
 	fprintf(f, "# writers: %lu (all N where N is fewer)\n", o->writers);
+	fprintf(f, "# shmem 64 KiB folios: %s\n",
+		o->mthp_64k ? "always (--mthp-64k)" : "as the kernel had them");
 	fprintf(f, "config,n,size_mib,rep,metric,value\n");
 	fflush(f);
 }
@@ -366,10 +407,14 @@ static void write_rows(FILE *f, const struct backend *be, unsigned long n,
 		{ "attach_write_ms", r->attach_write_ms },
 		{ "exit_s", r->exit_s },
 		{ "protect_ms", r->protect_ms },
+		{ "protect_flushes", r->protect_flushes },
+		{ "populate_flushes", r->populate_flushes },
+		{ "folded_pct", r->folded_pct },
 	};
 
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
-		if (m[i].v < 0 && !strcmp(m[i].name, "protect_ms"))
+		/* msharefs's own figures: < 0 for the others */
+		if (m[i].v < 0)
 			continue;
 		fprintf(f, "%s,%lu,%" PRIu64 ",%lu,%s,%.6g\n", be->name, n,
 			size >> 20, rep, m[i].name, m[i].v);
@@ -424,7 +469,7 @@ static int run(const struct opts *o, FILE *out)
 
 int main(int argc, char **argv)
 {
-	char mshare_dir[PATH_MAX], huge_dir[PATH_MAX];
+	char mshare_dir[PATH_MAX], huge_dir[PATH_MAX], mthp_saved[32];
 	int mounted = 0, ret;
 	struct opts o;
 	FILE *out = stdout;
@@ -444,10 +489,20 @@ int main(int argc, char **argv)
 		}
 		o.mshare = mshare_dir;
 	}
+	if (o.mthp_64k) {
+		if (mthp_get(mthp_saved, sizeof(mthp_saved)) || mthp_set("always")) {
+			fprintf(stderr, "mshare-bench: cannot ask for 64 KiB shmem folios in %s: %s\n",
+				SHMEM_64K, strerror(errno));
+			return 1;
+		}
+	}
 	if (uses(&o, &backend_hugetlbfs)) {
 		mounted = setup_hugetlbfs(&o, huge_dir, sizeof(huge_dir));
-		if (mounted < 0)
+		if (mounted < 0) {
+			if (o.mthp_64k)
+				mthp_set(mthp_saved);
 			return 1;
+		}
 	}
 	if (o.out && !(out = fopen(o.out, "w"))) {
 		fprintf(stderr, "mshare-bench: %s: %s\n", o.out, strerror(errno));
@@ -469,5 +524,8 @@ int main(int argc, char **argv)
 		umount(huge_dir);
 		rmdir(huge_dir);
 	}
+	if (o.mthp_64k && mthp_set(mthp_saved))
+		fprintf(stderr, "mshare-bench: cannot restore %s to %s\n", SHMEM_64K,
+			mthp_saved);
 	return ret ? 1 : 0;
 }

@@ -221,18 +221,27 @@ static void kill_all(pid_t *pids, unsigned int n)
 			waitpid(pids[i], NULL, 0);
 }
 
+/* The region's count of all-CPU TLB flushes, or -1 */
+static double nr_flushes(struct backend_ctx *b)
+{
+	struct mshare_stats st;
+
+	return mshare_stats(b->region, &st) ? -1 : (double)st.nr_flushes;
+}
+
 /*
  * One PROTECT of all the region's memory to read-only, every attached
- * process's TLB included, in ms; then back to read-write, untimed. -1
- * with errno set if either fails.
+ * process's TLB included, in ms, and the flushes it took into @flushes;
+ * then back to read-write, untimed. -1 with errno set if either fails.
  */
-static double time_protect(struct backend_ctx *b)
+static double time_protect(struct backend_ctx *b, double *flushes)
 {
-	double t0 = now_s(), t;
+	double f0 = nr_flushes(b), t0 = now_s(), t;
 	int ret;
 
 	ret = mshare_protect(b->region, 0, b->size, PROT_READ);
 	t = now_s() - t0;
+	*flushes = f0 < 0 ? -1 : nr_flushes(b) - f0;
 	if (!ret)
 		ret = mshare_protect(b->region, 0, b->size,
 				     PROT_READ | PROT_WRITE);
@@ -308,6 +317,9 @@ int measure(const struct backend *be, struct backend_ctx *b, unsigned int n,
 		writers = n;
 	memset(r, 0, sizeof(*r));
 	r->protect_ms = -1;
+	r->folded_pct = -1;
+	r->populate_flushes = -1;
+	r->protect_flushes = -1;
 
 	pt0 = pagetables_kb();
 	t0 = now_s();
@@ -322,6 +334,17 @@ int measure(const struct backend *be, struct backend_ctx *b, unsigned int n,
 		goto out_teardown;
 	}
 	ret = -1;
+	if (be->is_mshare) {
+		struct mshare_stats st;
+
+		if (mshare_stats(b->region, &st)) {
+			fprintf(stderr, "mshare-bench: %s: cannot read its statistics\n",
+				be->name);
+			goto out_teardown;
+		}
+		r->folded_pct = 100.0 * st.nr_cont_blocks * (64 << 10) / b->size;
+		r->populate_flushes = st.nr_flushes;
+	}
 	if (fork_all(be, b, ctl, pids, n))
 		goto out_teardown;
 
@@ -351,7 +374,7 @@ int measure(const struct backend *be, struct backend_ctx *b, unsigned int n,
 	r->attach_write_ms = median_ms(ns, writers);
 
 	if (be->is_mshare) {
-		r->protect_ms = time_protect(b);
+		r->protect_ms = time_protect(b, &r->protect_flushes);
 		if (r->protect_ms < 0) {
 			fprintf(stderr, "mshare-bench: %s: PROTECT: %s\n",
 				be->name, strerror(errno));
