@@ -20,15 +20,11 @@
  * arm64 only: elsewhere every case is skipped.
  */
 #define _GNU_SOURCE
-#include <sched.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdatomic.h>
-#include <sys/resource.h>
 #include <sys/utsname.h>
-#include <time.h>
 
 #include "guest.h"
+#include "probe.h"
 
 #define KiB		1024UL
 #define MiB		(1024 * KiB)
@@ -351,47 +347,13 @@ struct ctl {
 	} w[NWRITERS];
 };
 
-static sigjmp_buf probe_env;
-static volatile int fault_code;
-static void *volatile fault_addr;
-
-static void on_segv(int sig, siginfo_t *si, void *uc)
-{
-	(void)sig;
-	(void)uc;
-	fault_code = si->si_code;
-	fault_addr = si->si_addr;
-	siglongjmp(probe_env, 1);
-}
-
-static void pin(int cpu, int nice)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		tap_bail("cannot pin to a CPU");
-	if (nice)
-		setpriority(PRIO_PROCESS, 0, nice);
-}
-
-static int __attribute__((noinline)) probe_store(volatile uint64_t *p, uint64_t v)
-{
-	if (sigsetjmp(probe_env, 1))
-		return 1;
-	*p = v;
-	return 0;
-}
-
 /* Writer @id stores into word @id of every page of @range, round and round. */
 static void writer(struct ctl *c, unsigned int id, uint8_t *range)
 {
-	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
 	static uint64_t last[RACE_PAGES];
 	uint64_t seq = 0;
 
-	sigaction(SIGSEGV, &sa, NULL);
+	probe_catch();
 	while (!atomic_load(&c->stop)) {
 		for (unsigned long p = 0; p < RACE_PAGES; p++) {
 			volatile uint64_t *w = (volatile uint64_t *)(range + p * PAGE) + id;
@@ -424,14 +386,6 @@ static void writer(struct ctl *c, unsigned int id, uint8_t *range)
 	for (unsigned long p = 0; p < RACE_PAGES; p++)
 		if (last[p] && *((volatile uint64_t *)(range + p * PAGE) + id) != last[p])
 			atomic_fetch_add(&c->w[id].final_bad, 1);
-}
-
-static long ns_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
 }
 
 static void test_race(int fd, uint8_t *base, unsigned int iter)

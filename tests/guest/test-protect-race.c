@@ -23,14 +23,10 @@
  * argv[1]: iterations (default 200).
  */
 #define _GNU_SOURCE
-#include <sched.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdatomic.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #include "guest.h"
+#include "probe.h"
 
 #define RANGE		(2UL << 20)
 #define SLICE		(64UL << 10)
@@ -47,46 +43,11 @@ struct ctl {
 	} w[NWRITERS];
 };
 
-static sigjmp_buf probe_env;
-static volatile int fault_code;
-static void *volatile fault_addr;
-
-static void on_segv(int sig, siginfo_t *si, void *uc)
-{
-	(void)sig;
-	(void)uc;
-	fault_code = si->si_code;
-	fault_addr = si->si_addr;
-	siglongjmp(probe_env, 1);
-}
-
-static void pin(int cpu, int nice)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		tap_bail("cannot pin to a CPU");
-	if (nice)
-		setpriority(PRIO_PROCESS, 0, nice);
-}
-
-/* Store @v at @p; 0 if it went through, 1 if it faulted. */
-static int __attribute__((noinline)) probe_store(volatile uint64_t *p, uint64_t v)
-{
-	if (sigsetjmp(probe_env, 1))
-		return 1;
-	*p = v;
-	return 0;
-}
-
 static void writer(struct ctl *c, unsigned int id, volatile uint64_t *slice)
 {
-	struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
 	uint64_t seq = 0;
 
-	sigaction(SIGSEGV, &sa, NULL);
+	probe_catch();
 	while (!atomic_load(&c->stop)) {
 		for (unsigned long p = 0; p < SLICE / PAGE; p++) {
 			volatile uint64_t *w = slice + p * (PAGE / 8);
@@ -110,14 +71,6 @@ static void writer(struct ctl *c, unsigned int id, volatile uint64_t *slice)
 				;
 		}
 	}
-}
-
-static long ns_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
 }
 
 int main(int argc, char **argv)
