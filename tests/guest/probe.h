@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * What the tests that race stores against changes to a region on other
- * CPUs share: a store that reports whether it faulted (and how, and
- * where), pinning to a CPU, and elapsed time. The SIGSEGV handler set by
- * probe_catch() jumps back into probe_store(): one probe at a time per
- * process.
+ * CPUs share: a store (or load) that reports whether it faulted (and
+ * how, and where), pinning to a CPU, and elapsed time. The SIGSEGV
+ * handler set by probe_catch() jumps back into probe_store() or
+ * probe_load(): one probe at a time per process.
  */
 #ifndef MSHARE_PROBE_H
 #define MSHARE_PROBE_H
@@ -45,6 +45,15 @@ static int __attribute__((noinline)) probe_store(volatile uint64_t *p, uint64_t 
 	if (sigsetjmp(probe_env, 1))
 		return 1;
 	*p = v;
+	return 0;
+}
+
+/* Load from @p; 0 if it went through, 1 if it faulted. */
+static int __attribute__((noinline, unused)) probe_load(volatile uint64_t *p)
+{
+	if (sigsetjmp(probe_env, 1))
+		return 1;
+	(void)*p;
 	return 0;
 }
 

@@ -20,7 +20,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/futex.h>
-#include <liburing.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -30,6 +29,8 @@
 #include <time.h>
 
 #include "guest.h"
+#include "pattern.h"
+#include "uring.h"
 
 #define KIB		1024UL
 #define MIB		(1024 * KIB)
@@ -62,43 +63,6 @@
 static uint64_t align;
 static uint8_t *base;		/* the parent's read-write attach */
 static char region[512];
-
-/* Patterns: 64-bit words that differ per seed and per position. */
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-static void pattern(void *p, size_t len, uint64_t seed)
-{
-	uint64_t *w = p;
-
-	for (size_t i = 0; i < len / 8; i++)
-		w[i] = mix(seed << 40 ^ i);
-}
-
-static bool is_pattern(const void *p, size_t len, uint64_t seed)
-{
-	const uint64_t *w = p;
-
-	for (size_t i = 0; i < len / 8; i++)
-		if (w[i] != mix(seed << 40 ^ i))
-			return false;
-	return true;
-}
-
-static bool is_zero(const void *p, size_t len)
-{
-	const uint64_t *w = p;
-
-	for (size_t i = 0; i < len / 8; i++)
-		if (w[i])
-			return false;
-	return true;
-}
 
 static long futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts)
 {
@@ -416,30 +380,6 @@ static void futex_pair(struct peer *waiter, struct peer *waker, uint64_t off,
 	r = peer_call(waiter, CMD_FUTEX_WAIT, off, 0, 0, 0, -1);
 	tap_errno_is(r.ret, r.err, EAGAIN,
 		     "%s: FUTEX_WAIT for the old value reads the new one: EAGAIN", what);
-}
-
-static int uring_rw(struct io_uring *ring, bool write, int fd, void *buf,
-		    unsigned int len, off_t off)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-	struct io_uring_cqe *cqe;
-	int r;
-
-	if (!sqe)
-		return -EBUSY;
-	if (write)
-		io_uring_prep_write_fixed(sqe, fd, buf, len, off, 0);
-	else
-		io_uring_prep_read_fixed(sqe, fd, buf, len, off, 0);
-	r = io_uring_submit(ring);
-	if (r != 1)
-		return r < 0 ? r : -EIO;
-	r = io_uring_wait_cqe(ring, &cqe);
-	if (r)
-		return r;
-	r = cqe->res;
-	io_uring_cqe_seen(ring, cqe);
-	return r;
 }
 
 /* (a): returns whether io_uring is there at all. */
