@@ -7,6 +7,8 @@
 #   make check        host unit tests + guest suite on x86_64 and arm64
 #   make check-debug  guest suite on the KASAN + lockdep + DEBUG_VM kernel
 #   make demo         boot the VM, run the 1500-process SGA demo
+#   make fuzz         the long fuzzing runs: mshare-fuzz on x86_64 and
+#                     arm64, trinity on x86_64 (about 17 min; not in CI)
 #   make install      libmshare, mshare CLI, preload shim (PREFIX, DESTDIR)
 #   make deb          installable kernel packages (hours; not in CI)
 #
@@ -50,7 +52,7 @@ MESON_X86	:= $(BUILD)/meson/x86_64
 MESON_ARM64	:= $(BUILD)/meson/arm64
 ROOTFS_ARM64	:= $(BUILD)/rootfs/arm64.cpio
 
-.PHONY: all kernels userspace deps check check-unit check-debug demo bench clean distclean \
+.PHONY: all kernels userspace deps check check-unit check-debug demo bench fuzz clean distclean \
 	kernel-version
 
 all: kernels userspace $(ROOTFS_ARM64) kernel-version
@@ -197,6 +199,46 @@ check-selftests: $(call kimage,x86_64-selftests) $(call kimage,x86_64-vanilla) \
 
 demo: all
 	tools/vm-run --arch x86_64 --timeout 1200 -- tools/demo
+
+# make fuzz [FUZZ_SEED=N] [FUZZ_OPS=N] [FUZZ_TIME=S] [FUZZ_PROCS=N]
+# [FUZZ_TRINITY_OPS=N]: the long fuzzing runs. The model-checked fuzzer
+# (tests/guest/mshare-fuzz) for FUZZ_TIME seconds or FUZZ_OPS ops (0: no
+# limit), whichever comes first, with FUZZ_PROCS workers, in the x86_64
+# guest and then the arm64 one; then tools/fuzz-trinity (trinity,
+# unprivileged, on the msharefs mount; x86_64 only) for FUZZ_TIME seconds
+# at most. One seed for all three, the time unless FUZZ_SEED says; seeds
+# and counts are printed, and a failed run prints its replay command (FUZZ_SEED=S
+# FUZZ_OPS=N FUZZ_TIME=0 replays the same ops). A data mismatch, a leak,
+# an unhealthy kernel or a splat (vm-run's 123) fails it. Logs in
+# $(LOGS)/fuzz-*.log. Not in CI: about 17 min with the defaults; make
+# check runs the quick modes (test-fuzz, test-trinity).
+ifeq ($(origin FUZZ_SEED),undefined)
+FUZZ_SEED	:= $(shell date +%s)
+endif
+FUZZ_OPS	?= 0
+FUZZ_TIME	?= 300
+FUZZ_PROCS	?= 12
+FUZZ_TRINITY_OPS ?= 1000000
+fuzz: all
+	@mkdir -p $(LOGS)
+	@echo "make fuzz: seed $(FUZZ_SEED)"; rc=0; \
+	for a in x86_64 arm64; do \
+		tools/vm-run --arch $$a --timeout $$(($(FUZZ_TIME) + 900)) -- \
+			$(BUILD)/meson/$$a/tests/guest/mshare-fuzz --seed $(FUZZ_SEED) \
+			--ops $(FUZZ_OPS) --time $(FUZZ_TIME) --procs $(FUZZ_PROCS) \
+			> $(LOGS)/fuzz-$$a.log 2>&1; \
+		r=$$?; echo "vm-run --arch $$a: exit $$r" >> $(LOGS)/fuzz-$$a.log; \
+		cat $(LOGS)/fuzz-$$a.log; [ $$r = 0 ] || rc=1; \
+	done; \
+	tools/vm-run --arch x86_64 --timeout $$(($(FUZZ_TIME) + 900)) -- \
+		tools/fuzz-trinity --seed $(FUZZ_SEED) --ops $(FUZZ_TRINITY_OPS) \
+		$(if $(filter-out 0,$(FUZZ_TIME)),--time $(FUZZ_TIME)) $(MESON_X86) \
+		> $(LOGS)/fuzz-trinity.log 2>&1; \
+	r=$$?; echo "vm-run --arch x86_64: exit $$r" >> $(LOGS)/fuzz-trinity.log; \
+	cat $(LOGS)/fuzz-trinity.log; [ $$r = 0 ] || rc=1; \
+	echo "make fuzz: seed $(FUZZ_SEED): $$([ $$rc = 0 ] && echo PASS || echo FAIL)"; \
+	exit $$rc
+.PHONY: fuzz
 
 # make bench [BENCH_MODE=quick|full] [BENCH_ARCH=x86_64|arm64] [BENCH_OUT=DIR]:
 # bench/ in the guest, then its summary and plots. Not in CI: quick mode
