@@ -7,6 +7,7 @@
 #   make check        host unit tests + guest suite on x86_64 and arm64
 #   make check-debug  guest suite on the KASAN + lockdep + DEBUG_VM kernel
 #   make demo         boot the VM, run the 1500-process SGA demo
+#   make load         1500 processes attach/detach under PROTECT/ADVISE, 60 s
 #   make fuzz         the long fuzzing runs: mshare-fuzz on x86_64 and
 #                     arm64, trinity on x86_64 (about 17 min; not in CI)
 #   make install      libmshare, mshare CLI, preload shim (PREFIX, DESTDIR)
@@ -199,6 +200,27 @@ check-selftests: $(call kimage,x86_64-selftests) $(call kimage,x86_64-vanilla) \
 
 demo: all
 	tools/vm-run --arch x86_64 --timeout 1200 -- tools/demo
+
+# make load [LOAD_SECONDS=60] [LOAD_PROCS=1500] [LOAD_FLAGS=...]: the
+# load test (tests/guest/mshare-load) in the x86_64 guest, then the arm64
+# one: LOAD_PROCS processes attach, check and detach for LOAD_SECONDS
+# while another PROTECTs and ADVISEs; any error fails it. LOAD_FLAGS adds
+# options (--backing tmpfs, --size MiB, --seed N, -v). Output in
+# $(LOGS)/load-<arch>.tap. Not in CI: make check runs the short test-load;
+# this takes about LOAD_SECONDS + 40 s an architecture.
+LOAD_SECONDS	?= 60
+LOAD_PROCS	?= 1500
+LOAD_FLAGS	?=
+load: all
+	@mkdir -p $(LOGS)
+	@rc=0; for a in x86_64 arm64; do \
+		tools/vm-run --arch $$a --timeout $$(($(LOAD_SECONDS) + 900)) -- \
+			$(BUILD)/meson/$$a/tests/guest/mshare-load --procs $(LOAD_PROCS) \
+			--seconds $(LOAD_SECONDS) $(LOAD_FLAGS) > $(LOGS)/load-$$a.tap; \
+		r=$$?; echo "# vm-run --arch $$a: exit $$r" >> $(LOGS)/load-$$a.tap; \
+		cat $(LOGS)/load-$$a.tap; [ $$r = 0 ] || rc=1; \
+	done; exit $$rc
+.PHONY: load
 
 # make fuzz [FUZZ_SEED=N] [FUZZ_OPS=N] [FUZZ_TIME=S] [FUZZ_PROCS=N]
 # [FUZZ_TRINITY_OPS=N]: the long fuzzing runs. The model-checked fuzzer
