@@ -6,6 +6,9 @@
 #                     arm64 guest userland
 #   make check        host unit tests + guest suite on x86_64 and arm64
 #   make check-debug  guest suite on the KASAN + lockdep + DEBUG_VM kernel
+#   make check-heavy  guest suite on the heavy debug kernels (x86_64, arm64):
+#                     + DEBUG_PAGEALLOC, page-table check, kmemleak,
+#                     fault injection (not in CI)
 #   make demo         boot the VM, run the 1500-process SGA demo
 #   make load         1500 processes attach/detach under PROTECT/ADVISE, 60 s
 #   make fuzz         the long fuzzing runs: mshare-fuzz on x86_64 and
@@ -45,6 +48,14 @@ K_arm64_ARCH	:= arm64
 K_arm64_CROSS	:= aarch64-linux-gnu-
 K_arm64_IMAGE	:= arch/arm64/boot/Image
 K_arm64_FRAGS	:= base arm64
+# make check-heavy's kernels: not built by `make`.
+K_x86_64-heavy_ARCH	:= x86_64
+K_x86_64-heavy_IMAGE	:= arch/x86/boot/bzImage
+K_x86_64-heavy_FRAGS	:= base x86_64 debug heavy
+K_arm64-heavy_ARCH	:= arm64
+K_arm64-heavy_CROSS	:= aarch64-linux-gnu-
+K_arm64-heavy_IMAGE	:= arch/arm64/boot/Image
+K_arm64-heavy_FRAGS	:= base arm64 debug heavy
 
 KERNELS		:= x86_64 arm64 x86_64-debug
 kimage		= $(BUILD)/kernel/$(1)/$(K_$(1)_IMAGE)
@@ -100,7 +111,7 @@ $(call kimage,$(1)): $(call kstamp,$(1)) $(KSRCS)
 kernel-$(1): $(call kimage,$(1))
 .PHONY: kernel-$(1)
 endef
-$(foreach k,$(KERNELS),$(eval $(call kernel_rules,$(k))))
+$(foreach k,$(KERNELS) x86_64-heavy arm64-heavy,$(eval $(call kernel_rules,$(k))))
 
 kernels: $(foreach k,$(KERNELS),$(call kimage,$(k)))
 
@@ -165,6 +176,30 @@ check-debug: all
 	@rm -f $(LOGS)/x86_64-debug.tap
 	@$(MAKE) --no-print-directory check-guest-x86_64-debug
 	@$(TAPSUM) $(LOGS)/x86_64-debug.tap
+
+# make check-heavy: the suite on the heavy debug kernels, x86_64 then
+# arm64, with a kmemleak scan after it (tests/kmemleak). Not in `make`,
+# `make check` or CI: the two kernels are built only here, and the runs
+# take HEAVY_TIMEOUT_<arch> at most.
+HEAVY_TIMEOUT_x86_64	?= 3600
+HEAVY_TIMEOUT_arm64	?= 7200
+define heavy_suite
+check-guest-$(1)-heavy: all $(call kimage,$(1)-heavy)
+	@mkdir -p $(LOGS)
+	tools/vm-run --arch $(1) --heavy --timeout $$(HEAVY_TIMEOUT_$(1)) -- sh -c \
+		'tests/kmemleak clear; tests/run-suite $(2)/tests/guest; rc=$$$$?; tests/kmemleak report || rc=1; exit $$$$rc' \
+		> $(LOGS)/$(1)-heavy.tap; echo "# vm-run: exit $$$$?" >> $(LOGS)/$(1)-heavy.tap
+	@cat $(LOGS)/$(1)-heavy.tap
+.PHONY: check-guest-$(1)-heavy
+endef
+$(eval $(call heavy_suite,x86_64,$(MESON_X86)))
+$(eval $(call heavy_suite,arm64,$(MESON_ARM64)))
+
+check-heavy: all $(call kimage,x86_64-heavy) $(call kimage,arm64-heavy)
+	@rm -f $(LOGS)/x86_64-heavy.tap $(LOGS)/arm64-heavy.tap
+	@$(MAKE) --no-print-directory check-guest-x86_64-heavy check-guest-arm64-heavy || true
+	@$(TAPSUM) $(LOGS)/x86_64-heavy.tap $(LOGS)/arm64-heavy.tap
+.PHONY: check-heavy
 
 # --- mm selftests -------------------------------------------------------
 
