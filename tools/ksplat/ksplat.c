@@ -25,7 +25,7 @@ static const struct {
 	{ "DEBUG_LOCKS_WARN_ON", "lockdep" },
 	{ "Bad page", "Bad page" },
 	{ "Bad rss", "Bad rss" },
-	{ "kmemleak:", "kmemleak" },
+	{ "kmemleak:", "kmemleak" },	/* leaks, or the detector broke */
 	{ "Call Trace:", "stack trace" },
 	{ "Call trace:", "stack trace" },
 };
@@ -55,10 +55,15 @@ static const char *skip_prefixes(const char *s)
 	return s;
 }
 
+/* kmemleak's boot banner: a kmemleak line that reports nothing wrong. */
+static const char kmemleak_up[] = "kmemleak: Kernel memory leak detector initialized";
+
 const char *ksplat_classify(const char *line)
 {
 	const char *msg = skip_prefixes(line);
 
+	if (!strncmp(msg, kmemleak_up, sizeof(kmemleak_up) - 1))
+		return NULL;
 	for (size_t i = 0; i < sizeof(splats) / sizeof(splats[0]); i++)
 		if (!strncmp(msg, splats[i].prefix, strlen(splats[i].prefix)))
 			return splats[i].kind;
@@ -66,4 +71,29 @@ const char *ksplat_classify(const char *line)
 	if (!strncmp(msg, "rcu: INFO:", 10))
 		return "INFO";
 	return NULL;
+}
+
+/*
+ * From a fault injection's notice to its trace: "name ...", then
+ * dump_stack()'s "CPU: ..." and "Hardware name: ...", with room for a
+ * line or two that another CPU printed in between.
+ */
+#define INJECTION_TRACE_WITHIN	6
+
+const char *ksplat_scan(struct ksplat_state *st, const char *line)
+{
+	static const char notice[] = "FAULT_INJECTION: forcing a failure";
+	const char *kind = ksplat_classify(line);
+	unsigned int injection = st->injection;
+
+	st->injection = injection ? injection - 1 : 0;
+	if (!strncmp(skip_prefixes(line), notice, sizeof(notice) - 1)) {
+		st->injection = INJECTION_TRACE_WITHIN;
+		return NULL;
+	}
+	if (injection && kind && !strcmp(kind, "stack trace")) {
+		st->injection = 0;
+		return NULL;
+	}
+	return kind;
 }

@@ -15,6 +15,7 @@
 int main(int argc, char **argv)
 {
 	FILE *f = stdin;
+	struct ksplat_state st = { 0 };
 	char line[4096];
 	unsigned long nr = 0, lineno = 0;
 	int context = 0;
@@ -29,7 +30,7 @@ int main(int argc, char **argv)
 	}
 
 	while (fgets(line, sizeof(line), f)) {
-		const char *kind = ksplat_classify(line);
+		const char *kind = ksplat_scan(&st, line);
 
 		lineno++;
 		line[strcspn(line, "\r\n")] = '\0';
