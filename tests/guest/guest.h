@@ -7,6 +7,7 @@
 #ifndef MSHARE_GUEST_H
 #define MSHARE_GUEST_H
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdint.h>
@@ -289,6 +290,49 @@ static inline void vmstat_refresh(void)
 	n = write(fd, "1", 1);	/* on failure the lagging totals are all there is */
 	(void)n;
 	close(fd);
+}
+
+/* Write a short string to a sysctl/sysfs file; false if it would not take it. */
+static inline bool write_sys(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok;
+}
+
+/*
+ * Bring /proc/meminfo to a state two measurements can be compared in:
+ * write back and drop the page cache and the dentry/inode caches, shrink
+ * every slab cache (which returns per-CPU partial slabs and, under
+ * generic KASAN, empties the quarantine that otherwise keeps megabytes
+ * of freed objects counted in SUnreclaim), then fold the per-CPU vm
+ * counters. Root only; false if the caches could not be dropped.
+ */
+static inline bool settle_memory(void)
+{
+	DIR *d;
+	struct dirent *e;
+	char path[320];
+	bool ok;
+
+	sync();
+	ok = write_sys("/proc/sys/vm/drop_caches", "3");
+	d = opendir("/sys/kernel/slab");
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", e->d_name);
+		write_sys(path, "1");	/* aliases and odd caches may refuse */
+	}
+	if (d)
+		closedir(d);
+	vmstat_refresh();
+	return ok;
 }
 
 #endif

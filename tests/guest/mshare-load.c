@@ -693,16 +693,7 @@ struct mem {
 
 static void mem_sample(struct mem *m)
 {
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
-
-	sync();
-	if (fd >= 0) {
-		/* Best effort: the page cache is not what is measured */
-		if (write(fd, "3", 1) < 0)
-			(void)0;
-		close(fd);
-	}
-	vmstat_refresh();
+	settle_memory();	/* best effort: the page cache is not what is measured */
 	m->free_kb = proc_kb("/proc/meminfo", "MemFree");
 	m->shmem_kb = proc_kb("/proc/meminfo", "Shmem");
 	m->swapfree_kb = proc_kb("/proc/meminfo", "SwapFree");
