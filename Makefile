@@ -219,6 +219,22 @@ K_x86_64-vanilla_FRAGS		:= base x86_64 selftests vanilla
 K_x86_64-vanilla_TREE		:= $(VANILLA_TREE)
 $(foreach k,x86_64-selftests x86_64-vanilla,$(eval $(call kernel_rules,$(k))))
 
+# Their modules (test_hmm and test_vmalloc, which the selftests' scripts
+# modprobe), installed in the kernel's build directory under modinst/:
+# check-selftests points the guest's modprobe there.
+kmods		= $(BUILD)/kernel/$(1)/modinst/.msharefs-modules
+define kernel_modules
+$(call kmods,$(1)): $(call kimage,$(1))
+	$$(MAKE) -C $(call ktree,$(1)) O=$(BUILD)/kernel/$(1) ARCH=$(K_$(1)_ARCH) \
+		CROSS_COMPILE=$(K_$(1)_CROSS) CC="$(call kcc,$(1))" -j$(JOBS) modules
+	rm -rf $(BUILD)/kernel/$(1)/modinst
+	$$(MAKE) -C $(call ktree,$(1)) O=$(BUILD)/kernel/$(1) ARCH=$(K_$(1)_ARCH) \
+		CROSS_COMPILE=$(K_$(1)_CROSS) CC="$(call kcc,$(1))" \
+		INSTALL_MOD_PATH=$(BUILD)/kernel/$(1)/modinst modules_install
+	@touch $$@
+endef
+$(foreach k,x86_64-selftests x86_64-vanilla,$(eval $(call kernel_modules,$(k))))
+
 # The same tarball through kernel-tree with an empty series.
 $(VANILLA_TREE)/.msharefs-tree: $(KTAR) tools/kernel-tree | $(DEPS_STAMP)
 	mkdir -p $(VANILLA_PATCHES) && : > $(VANILLA_PATCHES)/series
@@ -226,6 +242,7 @@ $(VANILLA_TREE)/.msharefs-tree: $(KTAR) tools/kernel-tree | $(DEPS_STAMP)
 	touch $@
 
 check-selftests: $(call kimage,x86_64-selftests) $(call kimage,x86_64-vanilla) \
+		$(call kmods,x86_64-selftests) $(call kmods,x86_64-vanilla) \
 		$(MESON_X86)/build.ninja
 	ninja -C $(MESON_X86) tools/ksplat
 	tools/check-selftests --tree $(VANILLA_TREE) \
