@@ -113,15 +113,28 @@ free_region:
  * the tables under VMAs, and without the notifier: but a table may have
  * outlived its VMAs while it was linked (free_pgtables() leaves those),
  * or have been allocated for a link to a hole.
+ *
+ * do_munmap() allocates (the maple tree's nodes for the detached VMAs)
+ * and fails when the evicting task is one whose allocations may fail,
+ * an OOM victim's last fput(). The VMAs then stay, and their pages are
+ * zapped in place, which allocates nothing. Either way no page is mapped
+ * when the tables are freed, and exit_mmap() finds no table under what
+ * VMAs are left.
  */
 static void mshare_host_clear(struct mshare_region *region)
 {
 	struct mm_struct *mm = region->mm;
 	unsigned long end = region->base + region->size;
+	struct vm_area_struct *vma;
 	struct mmu_gather tlb;
 
 	mmap_write_lock(mm);
-	do_munmap(mm, region->base, region->size, NULL);
+	if (do_munmap(mm, region->base, region->size, NULL)) {
+		VMA_ITERATOR(vmi, mm, region->base);
+
+		for_each_vma_range(vmi, vma, end)
+			zap_vma_pages(vma);
+	}
 	tlb_gather_mmu(&tlb, mm);
 	free_pgd_range(&tlb, region->base, end, region->base, end);
 	tlb_finish_mmu(&tlb);
