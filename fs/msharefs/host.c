@@ -114,29 +114,45 @@ free_region:
  * outlived its VMAs while it was linked (free_pgtables() leaves those),
  * or have been allocated for a link to a hole.
  *
- * do_munmap() allocates (the maple tree's nodes for the detached VMAs)
- * and fails when the evicting task is one whose allocations may fail,
- * an OOM victim's last fput(). The VMAs then stay, and their pages are
- * zapped in place, which allocates nothing. Either way no page is mapped
- * when the tables are freed, and exit_mmap() finds no table under what
- * VMAs are left.
+ * do_munmap() can fail: it allocates (the maple tree's nodes for the
+ * detached VMAs), which an OOM victim dropping the last reference may
+ * not, and it refuses a range above the TASK_SIZE of the evicting task
+ * (a compat task's last close()). The VMAs then stay: their pages are
+ * zapped in place, which allocates nothing, and only the tables between
+ * them are freed here. Those under them stay for exit_mmap(), which
+ * hides each VMA from the rmap before freeing its tables: rmap walkers
+ * (truncation of a shared file, khugepaged, hugetlb PMD sharing) reach
+ * tables under a VMA without the host's mmap lock.
+ *
+ * The outermost floor and ceiling are the address space's own: nothing
+ * else is mapped in a host, and the upper tables over the region (the
+ * P4D table of the first 256 TiB with 5-level paging) go too.
  */
 static void mshare_host_clear(struct mshare_region *region)
 {
+	VMA_ITERATOR(vmi, region->mm, 0);
 	struct mm_struct *mm = region->mm;
 	unsigned long end = region->base + region->size;
+	unsigned long start = region->base, floor = FIRST_USER_ADDRESS;
 	struct vm_area_struct *vma;
 	struct mmu_gather tlb;
 
 	mmap_write_lock(mm);
 	if (do_munmap(mm, region->base, region->size, NULL)) {
-		VMA_ITERATOR(vmi, mm, region->base);
-
-		for_each_vma_range(vmi, vma, end)
+		for_each_vma(vmi, vma)
 			zap_vma_pages(vma);
+		vma_iter_set(&vmi, 0);
 	}
 	tlb_gather_mmu(&tlb, mm);
-	free_pgd_range(&tlb, region->base, end, region->base, end);
+	for_each_vma(vmi, vma) {
+		if (vma->vm_start > start)
+			free_pgd_range(&tlb, start, vma->vm_start, floor,
+				       vma->vm_start);
+		start = vma->vm_end;
+		floor = vma->vm_end;
+	}
+	if (end > start)
+		free_pgd_range(&tlb, start, end, floor, USER_PGTABLES_CEILING);
 	tlb_finish_mmu(&tlb);
 	mmap_write_unlock(mm);
 }
