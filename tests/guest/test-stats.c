@@ -889,10 +889,15 @@ static void test_flushes(void)
 	st0 = st;
 	TAP_SUCCESS(region_unmap(fd, 0, RSS_MEM), "(g) UNMAP the 64 MiB");
 	region_stats(fd, &st);
-	/* Dirty shared pages leave the rmap only after a flush, table by table */
+	/*
+	 * Dirty shared pages leave the rmap only after a flush, table by
+	 * table. The gather also flushes early when it cannot grow its
+	 * batch (a GFP_NOWAIT page): a loaded debug kernel saw 35 for the
+	 * 32 tables. Twice a table is still far from once a page (16384).
+	 */
 	tap_ok(st.nr_flushes > st0.nr_flushes &&
-	       st.nr_flushes <= st0.nr_flushes + RSS_MEM / (2 * MiB) + 2,
-	       "(g) ... flushes every CPU at most once a PTE table, not once a page (%llu)",
+	       st.nr_flushes <= st0.nr_flushes + 2 * (RSS_MEM / (2 * MiB)) + 2,
+	       "(g) ... flushes every CPU at most about once a PTE table, not once a page (%llu)",
 	       (unsigned long long)(st.nr_flushes - st0.nr_flushes));
 	munmap(base, align);
 	close(fd);
