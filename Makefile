@@ -10,6 +10,7 @@
 #                     + DEBUG_PAGEALLOC, page-table check, kmemleak,
 #                     fault injection (not in CI)
 #   make demo         boot the VM, run the 1500-process SGA demo
+#   make demo-postgres  PostgreSQL 15 with and without msharefs, side by side
 #   make load         1500 processes attach/detach under PROTECT/ADVISE, 60 s
 #   make fuzz         the long fuzzing runs: mshare-fuzz on x86_64 and
 #                     arm64, trinity on x86_64 (about 17 min; not in CI)
@@ -252,6 +253,14 @@ check-selftests: $(call kimage,x86_64-selftests) $(call kimage,x86_64-vanilla) \
 
 demo: all
 	tools/vm-run --arch x86_64 --timeout 1200 -- tools/demo
+
+# make demo-postgres [PG_DEMO_OUT=DIR]: the distribution's PostgreSQL 15
+# in the VM, plain and then through the preload shim, measured side by
+# side (examples/postgres, docs/postgresql.md). Not in CI: ~30 min.
+PG_DEMO_OUT	?= $(BUILD)/demo-postgres
+demo-postgres: all
+	tools/demo-postgres $(PG_DEMO_OUT)
+.PHONY: demo-postgres
 
 # make load [LOAD_SECONDS=60] [LOAD_PROCS=1500] [LOAD_FLAGS=...]: the
 # load test (tests/guest/mshare-load) in the x86_64 guest, then the arm64
