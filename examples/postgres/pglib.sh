@@ -116,7 +116,10 @@ meminfo_kb() {
 
 # Shared memory that no tmpfs holds, in kB: Shmem counts the pages of
 # every tmpfs (the data directory's among them) with those of shared
-# anonymous mappings, SysV segments and msharefs regions.
+# anonymous mappings, SysV segments and msharefs regions. A tmpfs page
+# swapped out leaves Shmem but not df's count: with little swapping (the
+# guests swap to zram only under pressure) the error is small, and it can
+# only make the figure lower.
 anon_shmem_kb() {
 	shmem=$(meminfo_kb Shmem)
 	files=$(df -k -t tmpfs -t devtmpfs --output=used | sed 1d |
@@ -124,45 +127,73 @@ anon_shmem_kb() {
 	echo $((shmem - files))
 }
 
-# The minor faults of the postmaster's reaped children:
-# /proc/PID/stat (field 11; the command, field 2, is "(postgres)", one word).
+# The minor faults of the postmaster's reaped children: field 11 of
+# /proc/PID/stat (the command, field 2, is "(postgres)", one word).
 pg_child_minflt() {
 	read -r _ _ _ _ _ _ _ _ _ _ cminflt _ < "/proc/$(pg_postmaster)/stat"
 	echo "$cminflt"
 }
 
-# How many processes the postmaster has now.
+# How many processes the postmaster has now, zombies included.
 pg_children() {
 	pgrep -c -P "$(pg_postmaster)"
 }
 
+# How many client backends: their title is "postgres: USER DATABASE ...",
+# the auxiliary processes' "postgres: checkpointer" and the like.
+pg_backends() {
+	pgrep -c -P "$(pg_postmaster)" -f "^postgres: $PG_USER "
+}
+
+# Wait (up to 60 s) until no client backend is left and the postmaster has
+# reaped every child that exited, then print how many children it has.
+# 1 on timeout.
+pg_quiesce() {
+	tries=0
+	while [ "$(pg_backends)" -gt 0 ]; do
+		tries=$((tries + 1))
+		[ $tries -lt 600 ] || { pg_err "backends still running after 60 s"; return 1; }
+		sleep 0.1
+	done
+	# a backend that exited is a zombie until the postmaster reaps it,
+	# and its faults reach the postmaster's count only then
+	while [ "$(ps -o stat= --ppid "$(pg_postmaster)" | grep -c '^Z')" -gt 0 ]; do
+		tries=$((tries + 1))
+		[ $tries -lt 600 ] || { pg_err "children not reaped after 60 s"; return 1; }
+		sleep 0.1
+	done
+	pg_children
+}
+
 # pg_bench NAME CLIENTS PGBENCH ARGS...: a pgbench run with CLIENTS
 # connections (and the run's length, -T SECONDS or -t TRANSACTIONS, in
-# the arguments), PageTables sampled all along. Prints
-# one CSV line:
+# the arguments), PageTables sampled every 200 ms all along. Prints one
+# CSV line:
 #   NAME,CLIENTS,tps,connect_ms,pagetables_before_kb,pagetables_peak_kb,
 #   minflt_per_backend,failed
-# minflt_per_backend: the minor faults of the CLIENTS backends, counted
-# once the postmaster has reaped them all (its children's total grows by
-# theirs), divided by CLIENTS. pgbench's output goes to
-# PG_ROOT/pgbench-NAME-CLIENTS.log. Returns 1 when pgbench fails or
-# reports a failed transaction.
-pg_bench() {
+# It starts once no backend is left from before (a prewarm's, say), and
+# counts the faults once the postmaster has reaped the run's backends:
+# the growth of its children's count, divided by CLIENTS. pgbench's
+# output goes to PG_ROOT/pgbench-NAME-CLIENTS.log. Returns 1 when pgbench
+# fails or reports a failed transaction. A subshell: it sets nothing in
+# its caller.
+pg_bench() (
 	name=$1 clients=$2
 	shift 2
 	out=$PG_ROOT/pgbench-$name-$clients.log
-	idle=$(pg_children)
+	pg_quiesce > /dev/null || exit 1
 	before_pt=$(meminfo_kb PageTables)
 	before_flt=$(pg_child_minflt)
-	peak_file=$PG_ROOT/peak
+	peak_file=$PG_ROOT/peak stop_file=$PG_ROOT/peak.stop
+	rm -f "$stop_file"
 	echo "$before_pt" > "$peak_file"
 	(
 		peak=$before_pt
-		while [ -e "$peak_file" ]; do
+		while [ ! -e "$stop_file" ]; do
 			pt=$(meminfo_kb PageTables)
 			if [ "$pt" -gt "$peak" ]; then
 				peak=$pt
-				echo "$peak" > "$peak_file.new" && mv "$peak_file.new" "$peak_file"
+				echo "$peak" > "$peak_file"
 			fi
 			sleep 0.2
 		done
@@ -170,15 +201,11 @@ pg_bench() {
 	sampler=$!
 	rc=0
 	pg_as "$PG_BIN/pgbench" -n -c "$clients" -j 2 "$@" > "$out" 2>&1 || rc=$?
-	# every backend gone and reaped: then their faults are counted
-	tries=0
-	while [ "$(pg_children)" -gt "$idle" ] && [ $tries -lt 600 ]; do
-		sleep 0.1
-		tries=$((tries + 1))
-	done
-	peak=$(cat "$peak_file")
-	rm -f "$peak_file"
+	pg_quiesce > /dev/null || rc=1
+	touch "$stop_file"
 	wait "$sampler"
+	rm -f "$stop_file"
+	peak=$(cat "$peak_file")
 	after_flt=$(pg_child_minflt)
 	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out")
 	conn=$(sed -n 's/^initial connection time = \([0-9.]*\) ms/\1/p' "$out")
@@ -187,6 +214,68 @@ pg_bench() {
 	if [ $rc != 0 ] || [ -z "$tps" ] || [ "${failed:-0}" != 0 ]; then
 		cat "$out" >&2
 		pg_err "pgbench $name with $clients clients failed (exit $rc)"
-		return 1
+		exit 1
 	fi
+)
+
+# pg_crash_restart: kill -9 a client backend, as a crash would, and wait
+# for the postmaster to end every process, reinitialise its shared memory
+# and serve again. Prints "VICTIM OLD NEW": the backend's pid and the
+# region that served the shared memory before and after (the same empty
+# word twice when the shim is not in use). 1 if there was no restart, no
+# service after it, or (with the shim) no new region.
+pg_crash_restart() (
+	marker='all server processes terminated; reinitializing'
+	before=$(grep -c "$marker" "$PG_LOG")
+	old=$(pg_served | awk '{ print $6 }')
+	pg_as "$PG_BIN/psql" -X -c "SELECT pg_sleep(3600)" > /dev/null 2>&1 &
+	client=$!
+	victim=
+	for _ in $(seq 100); do
+		victim=$(pg_sql "SELECT pid FROM pg_stat_activity
+			WHERE query LIKE 'SELECT pg_sleep%' AND pid <> pg_backend_pid()")
+		[ -n "$victim" ] && break
+		sleep 0.1
+	done
+	if [ -z "$victim" ]; then
+		kill "$client"
+		pg_err "no backend to kill"
+		exit 1
+	fi
+	kill -9 "$victim"
+	wait "$client"
+	# The postmaster may still answer before it has noticed the death:
+	# wait for the reinitialisation it logs, then for service.
+	tries=0
+	until [ "$(grep -c "$marker" "$PG_LOG")" -gt "$before" ]; do
+		tries=$((tries + 1))
+		[ $tries -lt 600 ] || { pg_err "no reinitialisation in 60 s"; exit 1; }
+		sleep 0.1
+	done
+	tries=0
+	until pg_sql "SELECT 1" > /dev/null 2>&1; do
+		tries=$((tries + 1))
+		[ $tries -lt 600 ] || { cat "$PG_LOG" >&2; pg_err "no service 60 s after the restart"; exit 1; }
+		sleep 0.1
+	done
+	new=$(pg_served | awk '{ print $6 }')
+	if [ -n "$old" ] && { [ -z "$new" ] || [ "$new" = "$old" ]; }; then
+		pg_err "after the restart the shared memory is not served from a new region (${new:-none})"
+		exit 1
+	fi
+	echo "$victim ${old:--} ${new:--}"
+)
+
+# What the shim may have left: processes still attached to one of its
+# regions, or regions still named in the mount. Prints them; 1 when there
+# is any, or when the mount cannot be listed. (The shim unlinks a region
+# as soon as it is attached, so a named one means a process died between
+# the two.)
+pg_leftovers() {
+	attached=$(grep -l " $PG_MNT/preload\." /proc/[0-9]*/maps 2>/dev/null)
+	named=$("$PG_CLI" ls 2>&1) || { echo "mshare ls failed: $named"; return 1; }
+	named=$(echo "$named" | grep preload)
+	[ -z "$attached$named" ] && return 0
+	echo "attached: ${attached:-none}; named: ${named:-none}"
+	return 1
 }
