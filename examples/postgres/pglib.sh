@@ -127,6 +127,17 @@ anon_shmem_kb() {
 	echo $((shmem - files))
 }
 
+# MemFree in kB, after dropping clean caches, with what the tmpfs files
+# hold counted as free: the data directory grows (WAL, new rows) between
+# two readings, and that is not memory anybody leaked.
+free_kb() {
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	files=$(df -k -t tmpfs -t devtmpfs --output=used | sed 1d |
+		{ sum=0; while read -r n; do sum=$((sum + n)); done; echo $sum; })
+	echo $(($(meminfo_kb MemFree) + files))
+}
+
 # The minor faults of the postmaster's reaped children: field 11 of
 # /proc/PID/stat (the command, field 2, is "(postgres)", one word).
 pg_child_minflt() {

@@ -13,7 +13,8 @@
 #   - kill -9 of a backend: the postmaster reinitialises its shared
 #     memory in a new region and serves again, three times over;
 #   - after a clean shutdown, and after the restarts, nothing is left:
-#     PageTables and shared memory back to where they were, no region;
+#     PageTables, shared memory and MemFree back to where they were, no
+#     process attached to a region, no region named in the mount;
 #   - huge_pages=try starts: with no huge pages, MAP_HUGETLB fails as it
 #     would without the shim and PostgreSQL falls back to a 4 KiB region;
 #     with huge pages reserved, the shim serves a hugetlb region.
@@ -65,7 +66,7 @@ if [ -n "$why" ]; then
 fi
 [ -x "$PG_SHIM" ] || bail "$PG_SHIM is not built"
 
-echo "1..26"
+echo "1..28"
 # 128 MB of buffers and 4 scale units of data (67 MB): every table and
 # index fits, and a sequential scan of pgbench_accounts (a sum over a
 # column no index has: no index-only scan) reads 52 MB of
@@ -77,7 +78,7 @@ settings="-c shared_buffers=128MB -c max_connections=100 -c huge_pages=off
 clients=12
 pg_setup 1G || bail "setup"
 pg_initdb || bail "initdb"
-pt_base=$(meminfo_kb PageTables) shm_base=$(anon_shmem_kb)
+pt_base=$(meminfo_kb PageTables) shm_base=$(anon_shmem_kb) free_base=$(free_kb)
 pg_start plain $settings || bail "start"
 pg_as "$PG_BIN/pgbench" -i -q -s 4 > "$PG_ROOT/init.log" 2>&1 ||
 	{ cat "$PG_ROOT/init.log"; bail "pgbench -i"; }
@@ -129,6 +130,11 @@ after_stop() {
 	# within a few pages (other processes' come and go)
 	[ $((shm - shm_base)) -lt 4096 ] && [ $((pt - pt_base)) -lt 256 ]
 	ok $? "$1: PageTables and shared memory are back"
+	free=$(free_kb)
+	diag "$1: MemFree (tmpfs files counted as free) $free_base -> $free kB"
+	# a 128 MB region would stand out; slab and the like move by a few MB
+	[ $((free_base - free)) -lt 16384 ]
+	ok $? "$1: MemFree is back, to within 16 MB"
 	left=$(pg_leftovers)
 	ok $? "$1: no process attached to a region, none named in $PG_MNT${left:+ ($left)}"
 }
