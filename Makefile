@@ -166,7 +166,7 @@ endef
 $(eval $(call guest_suite,x86_64,--arch x86_64,$(MESON_X86)))
 $(eval $(call guest_suite,arm64,--arch arm64,$(MESON_ARM64)))
 # The debug kernel runs the suite in 25 to 35 minutes here, of which
-# test-postgres takes 8 to 15.
+# test-postgres takes 7 (alone) to 15 (beside another guest).
 $(eval $(call guest_suite,x86_64-debug,--arch x86_64 --debug --timeout 3600,$(MESON_X86)))
 
 check: all
